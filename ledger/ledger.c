@@ -1,0 +1,550 @@
+/*
+ * The apply loop: how a batch of signed entries becomes ledger state.
+ *
+ * 1. Decode every entry (envelope only) and verify every signature, spread
+ *    over the worker pool: this is where the time goes, and it needs no
+ *    state.
+ * 2. Open one LMDB write transaction. If the batch's seq (the Raft index)
+ *    was applied already, stop: replay after a crash is a no-op.
+ * 3. For each entry, open a nested transaction, run the generic checks
+ *    (ledger id, duplicate id, account open) and the type's handler, then
+ *    the bookkeeping every entry shares: signer accounting, account count
+ *    and chain, governance count and chain, the log append. A refusal
+ *    aborts the nested transaction and restores the in-memory head, so it
+ *    changes nothing; storage errors abort the whole batch.
+ * 4. Recompute the account tree for the accounts touched, write the head
+ *    with the seq, commit. One fsync per batch.
+ *
+ * Nothing here reads a clock or random numbers, and every iteration is in
+ * key order, so every node computes the same state from the same entries.
+ */
+#include "sm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mdb.h"
+#include "pool.h"
+
+static const char head_key[] = "head";
+
+static int meta_read(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m)
+{
+    int rv = sm_get(txn, l->meta, head_key, 4, m, sizeof *m, NULL);
+    if (rv == CB_ENOTFOUND) {
+        memset(m, 0, sizeof *m);
+        m->version = 1;
+        return 0;
+    }
+    if (rv == 0 && m->version != 1)
+        return CB_ECORRUPT;
+    return rv;
+}
+
+static int meta_write(struct lg_ledger *l, MDB_txn *txn,
+                      const struct sm_meta *m)
+{
+    return sm_put(txn, l->meta, head_key, 4, m, sizeof *m);
+}
+
+int lg_ledger_open(struct lg_ledger **out, const char *dir,
+                   const struct lg_open_opts *opts, struct cb_err *err)
+{
+    struct lg_open_opts def = {0};
+    if (opts == NULL)
+        opts = &def;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return cb_errf(err, CB_EIO, "%s: cannot create: %s", dir,
+                       strerror(errno));
+    struct lg_ledger *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return cb_errf(err, CB_ENOMEM, "out of memory");
+    l->partial = opts->partial;
+    MDB_txn *txn = NULL;
+    int rc = mdb_env_create(&l->env);
+    if (rc != 0)
+        goto mdb_fail;
+    size_t map = opts->map_size ? opts->map_size : (size_t)1 << 40;
+    if ((rc = mdb_env_set_mapsize(l->env, map)) != 0 ||
+        (rc = mdb_env_set_maxdbs(l->env, 32)) != 0 ||
+        (rc = mdb_env_set_maxreaders(l->env, 510)) != 0)
+        goto mdb_fail;
+    unsigned flags = MDB_NOTLS | (opts->nosync ? MDB_NOSYNC : 0);
+    if ((rc = mdb_env_open(l->env, dir, flags, 0600)) != 0)
+        goto mdb_fail;
+    if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) != 0)
+        goto mdb_fail;
+    int rv = lg_log_open(&l->log, txn);
+    if (rv != 0) {
+        cb_errf(err, rv, "%s: cannot open the log: %s", dir, cb_strerror(rv));
+        goto fail;
+    }
+    struct {
+        const char *name;
+        MDB_dbi *dbi;
+    } dbs[] = {
+        {"meta", &l->meta},
+        {"keys", &l->keys},
+        {"members", &l->members},
+        {"policies", &l->policies},
+        {"accounts", &l->accounts},
+        {"accounts.num", &l->accnum},
+        {"accounts.tree", &l->acctree},
+        {"accounts.entries", &l->acctents},
+        {"items", &l->items},
+        {"seals", &l->seals},
+    };
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
+        if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi)) != 0)
+            goto mdb_fail;
+    struct sm_meta m;
+    if ((rv = meta_read(l, txn, &m)) != 0) {
+        cb_errf(err, rv, "%s: bad ledger head", dir);
+        goto fail;
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+        txn = NULL;
+        goto mdb_fail;
+    }
+    txn = NULL;
+    unsigned nthreads = opts->verify_threads;
+    if (nthreads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        nthreads = cpus > 0 ? (unsigned)cpus : 1;
+    }
+    if ((rv = lg_pool_new(&l->pool, nthreads - 1)) != 0) {
+        cb_errf(err, rv, "cannot start worker threads");
+        goto fail;
+    }
+    *out = l;
+    return 0;
+
+mdb_fail:
+    rv = lg_mdb_err(rc);
+    cb_errf(err, rv, "%s: %s", dir, mdb_strerror(rc));
+fail:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (l->env != NULL)
+        mdb_env_close(l->env);
+    free(l);
+    return rv;
+}
+
+void lg_ledger_close(struct lg_ledger *l)
+{
+    if (l == NULL)
+        return;
+    lg_pool_free(l->pool);
+    mdb_env_close(l->env);
+    free(l);
+}
+
+MDB_env *lg_ledger_env(struct lg_ledger *l)
+{
+    return l->env;
+}
+
+const struct lg_log *lg_ledger_log(struct lg_ledger *l)
+{
+    return &l->log;
+}
+
+/* ---- body helpers ---- */
+
+int sm_body(struct sm_ctx *c, const struct lg_field *f, size_t n)
+{
+    return lg_fields(c->e->body, f, n, "body", c->err);
+}
+
+int sm_refs(struct sm_ctx *c, size_t n)
+{
+    const struct lg_entry *e = c->e;
+    if (n != SIZE_MAX && e->nrefs != n)
+        return SM_FAIL(c, CB_EREF, "%s takes %zu ref%s, got %zu",
+                       lg_type_name(e->type), n, n == 1 ? "" : "s", e->nrefs);
+    for (size_t i = 1; i < e->nrefs; i++)
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(lg_entry_ref(e, i), lg_entry_ref(e, j), 32) == 0)
+                return SM_FAIL(c, CB_EREF, "refs[%zu] repeats refs[%zu]", i,
+                               j);
+    return 0;
+}
+
+/* ---- one entry ---- */
+
+static int (*const handlers[LG_T__COUNT])(struct sm_ctx *) = {
+    [LG_T_GENESIS] = sm_genesis,
+    [LG_T_MEMBER_ADD] = sm_member_add,
+    [LG_T_MEMBER_UPDATE] = sm_member_update,
+    [LG_T_MEMBER_REMOVE] = sm_member_remove,
+    [LG_T_KEY_ROTATE] = sm_key_rotate,
+    [LG_T_POLICY_SET] = sm_policy_set,
+    [LG_T_ACCOUNT_OPEN] = sm_account_open,
+    [LG_T_ACCOUNT_REKEY] = sm_account_rekey,
+    [LG_T_OUTCOME_DEPOSIT] = sm_outcome_deposit,
+    [LG_T_CREDIT_RECOGNIZE] = sm_credit_recognize,
+    [LG_T_PROGRAM_CHANGE] = sm_program_change,
+    [LG_T_DEGREE_AWARD] = sm_degree_award,
+    [LG_T_DEGREE_LINK] = sm_degree_link,
+    [LG_T_APPEAL_FILE] = sm_appeal_file,
+    [LG_T_APPEAL_DECIDE] = sm_appeal_decide,
+    [LG_T_CREDIT_CANCEL] = sm_credit_cancel,
+    [LG_T_ACCOUNT_CANCEL] = sm_account_cancel,
+    [LG_T_CLASS_CHANGE] = sm_class_change,
+    [LG_T_SEAL] = sm_seal,
+    [LG_T_COSIGN] = sm_cosign,
+};
+
+static void chain_step(uint8_t chain[32], const uint8_t leaf_hash[32])
+{
+    uint8_t buf[64];
+    memcpy(buf, chain, 32);
+    memcpy(buf + 32, leaf_hash, 32);
+    cy_sha256(chain, buf, sizeof buf);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+int sm_apply_one(struct sm_ctx *c)
+{
+    const struct lg_entry *e = c->e;
+    struct sm_meta *m = c->meta;
+    int rv;
+
+    if (e->type != LG_T_GENESIS) {
+        if (!m->has_genesis)
+            return SM_FAIL(c, CB_EGENESIS, "the ledger has no genesis yet");
+        if (memcmp(e->ledger, m->ledger_id, 32) != 0)
+            return SM_FAIL(c, CB_ELEDGER, "entry.ledger: another ledger's id");
+    }
+    uint64_t earlier;
+    rv = lg_log_find(&c->l->log, c->txn, e->id, &earlier);
+    if (rv == 0) {
+        c->index = earlier;
+        return SM_FAIL(c, CB_EDUPLICATE, "entry is already at index %llu",
+                       (unsigned long long)earlier);
+    }
+    if (rv != CB_ENOTFOUND)
+        return rv;
+
+    if (e->account != NULL) {
+        rv = sm_account_get(c->l, c->txn, e->account, &c->acct);
+        if (rv == CB_ENOTFOUND) {
+            char hex[17];
+            cy_hex(hex, e->account, 8);
+            return SM_FAIL(c, CB_EACCOUNT, "account %s… is not registered",
+                           hex);
+        }
+        if (rv != 0)
+            return rv;
+        if (c->acct.status != 0)
+            return SM_FAIL(c, CB_ECLOSED, "account is cancelled");
+        memcpy(c->acct_id, e->account, 32);
+        c->has_acct = true;
+    }
+
+    if ((rv = handlers[e->type](c)) != 0)
+        return rv;
+    if ((rv = sm_sig_all_used(c)) != 0)
+        return rv;
+
+    if (c->has_acct) {
+        struct sm_account *a = &c->acct;
+        if (a->fee_exempt)
+            c->fee = 0;
+        a->fees += c->fee;
+        a->count++;
+        chain_step(a->chain, c->leaf_hash);
+        uint8_t key[40], val[16];
+        memcpy(key, c->acct_id, 32);
+        put_be64(key + 32, a->count - 1);
+        put_le64(val, c->index);
+        put_le64(val + 8, c->fee);
+        if ((rv = sm_account_put(c->l, c->txn, c->acct_id, a)) != 0 ||
+            (rv = sm_put(c->txn, c->l->acctents, key, 40, val, 16)) != 0 ||
+            (rv = sm_dirty(c, a->number)) != 0)
+            return rv;
+    }
+    if (lg_type_is_governance(e->type)) {
+        m->governance++;
+        chain_step(m->governance_chain, c->leaf_hash);
+    }
+    if (e->type != LG_T_SEAL && e->type != LG_T_COSIGN)
+        m->since_seal++;
+
+    uint64_t index;
+    rv = lg_log_append(&c->l->log, c->txn, c->s->bytes, c->s->len, e->id,
+                       &index);
+    if (rv != 0)
+        return rv;
+    if (index != c->index)
+        return CB_ECORRUPT;
+    m->size = index + 1;
+    return 0;
+}
+
+/* ---- batches ---- */
+
+struct decoded {
+    struct lg_signed s;
+    int code;
+    struct cb_err err;
+};
+
+struct verify_job {
+    struct decoded *d;
+    const struct lg_buf *in;
+};
+
+static void decode_verify(void *ctx, size_t i)
+{
+    struct verify_job *job = ctx;
+    struct decoded *d = &job->d[i];
+    d->err.code = 0;
+    d->err.msg[0] = '\0';
+    d->code = lg_signed_decode(&d->s, job->in[i].p, job->in[i].len, &d->err);
+    if (d->code == 0)
+        d->code = lg_signed_verify(&d->s, &d->err);
+}
+
+static bool batch_fatal(int rv)
+{
+    return rv == CB_ENOMEM || rv == CB_EIO || rv == CB_EFULL ||
+           rv == CB_ECORRUPT || rv == CB_EINTERNAL;
+}
+
+/* Runs entries d[0..n) in txn; res gets the outcomes. */
+static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
+                     struct decoded *d, size_t n, struct lg_result *res,
+                     struct cb_err *err)
+{
+    uint64_t *dirty = NULL;
+    size_t ndirty = 0, dirty_cap = 0;
+    int rv = 0;
+    struct sm_ctx *c = malloc(sizeof *c);
+    if (c == NULL)
+        return cb_errf(err, CB_ENOMEM, "out of memory");
+
+    for (size_t i = 0; i < n; i++) {
+        struct lg_result *r = &res[i];
+        memset(r, 0, sizeof *r);
+        if (d[i].code != 0) {
+            r->code = d[i].code;
+            snprintf(r->msg, sizeof r->msg, "%s", cb_errmsg(&d[i].err));
+            if (d[i].s.nsigs > 0 || d[i].code == CB_EBADSIG)
+                memcpy(r->id, d[i].s.e.id, 32);
+            continue;
+        }
+        memcpy(r->id, d[i].s.e.id, 32);
+        MDB_txn *child;
+        int rc = mdb_txn_begin(l->env, txn, 0, &child);
+        if (rc != 0) {
+            rv = cb_errf(err, lg_mdb_err(rc), "nested txn: %s",
+                         mdb_strerror(rc));
+            break;
+        }
+        struct sm_meta saved = *m;
+        size_t saved_dirty = ndirty;
+        struct cb_err e = {0, ""};
+        memset(c, 0, sizeof *c);
+        c->l = l;
+        c->txn = child;
+        c->meta = m;
+        c->s = &d[i].s;
+        c->e = &d[i].s.e;
+        c->index = m->size;
+        c->err = &e;
+        c->dirty = &dirty;
+        c->ndirty = &ndirty;
+        c->dirty_cap = &dirty_cap;
+        cy_leaf_hash(c->leaf_hash, d[i].s.bytes, d[i].s.len);
+
+        int code = sm_apply_one(c);
+        if (code == 0) {
+            rc = mdb_txn_commit(child);
+            if (rc != 0) {
+                *m = saved;
+                rv = cb_errf(err, lg_mdb_err(rc), "commit: %s",
+                             mdb_strerror(rc));
+                break;
+            }
+            r->code = 0;
+            r->index = c->index;
+            r->fee = c->fee;
+            continue;
+        }
+        mdb_txn_abort(child);
+        *m = saved;
+        ndirty = saved_dirty;
+        if (batch_fatal(code)) {
+            rv = cb_errf(err, code, "entry %zu: %s", i, cb_errmsg(&e));
+            break;
+        }
+        r->code = code;
+        if (code == CB_EDUPLICATE)
+            r->index = c->index;
+        snprintf(r->msg, sizeof r->msg, "%s",
+                 e.msg[0] ? e.msg : cb_strerror(code));
+    }
+    if (rv == 0 && ndirty > 0)
+        rv = sm_acctree_flush(l, txn, m, dirty, ndirty);
+    free(dirty);
+    free(c);
+    return rv;
+}
+
+static int decode_all(struct lg_ledger *l, const struct lg_buf *entries,
+                      size_t n, struct decoded **out)
+{
+    struct decoded *d = calloc(n ? n : 1, sizeof *d);
+    if (d == NULL)
+        return CB_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        lg_signed_init(&d[i].s);
+    struct verify_job job = {d, entries};
+    lg_pool_run(l->pool, decode_verify, &job, n);
+    *out = d;
+    return 0;
+}
+
+static void free_decoded(struct decoded *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        lg_signed_release(&d[i].s);
+    free(d);
+}
+
+int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
+             size_t n, struct lg_result *res, bool *replayed,
+             struct cb_err *err)
+{
+    if (replayed != NULL)
+        *replayed = false;
+    struct decoded *d;
+    int rv = decode_all(l, entries, n, &d);
+    if (rv != 0)
+        return cb_errf(err, rv, "out of memory");
+
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+    if (rc != 0) {
+        rv = cb_errf(err, lg_mdb_err(rc), "begin: %s", mdb_strerror(rc));
+        goto out;
+    }
+    struct sm_meta m;
+    if ((rv = meta_read(l, txn, &m)) != 0) {
+        cb_errf(err, rv, "ledger head unreadable");
+        mdb_txn_abort(txn);
+        goto out;
+    }
+    if (seq != 0 && seq <= m.applied_seq) {
+        mdb_txn_abort(txn);
+        if (replayed != NULL)
+            *replayed = true;
+        for (size_t i = 0; i < n; i++) {
+            memset(&res[i], 0, sizeof res[i]);
+            res[i].code = CB_EEXISTS;
+            snprintf(res[i].msg, sizeof res[i].msg,
+                     "batch %llu was applied already",
+                     (unsigned long long)seq);
+        }
+        goto out;
+    }
+    rv = run_batch(l, txn, &m, d, n, res, err);
+    if (rv == 0) {
+        if (seq != 0)
+            m.applied_seq = seq;
+        rv = meta_write(l, txn, &m);
+    }
+    if (rv != 0) {
+        mdb_txn_abort(txn);
+        goto out;
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != 0)
+        rv = cb_errf(err, lg_mdb_err(rc), "commit: %s", mdb_strerror(rc));
+out:
+    free_decoded(d, n);
+    return rv;
+}
+
+int lg_check(struct lg_ledger *l, const uint8_t *p, size_t len,
+             struct lg_result *res)
+{
+    struct lg_buf in = {p, len};
+    struct decoded *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return CB_ENOMEM;
+    lg_signed_init(&d->s);
+    struct verify_job job = {d, &in};
+    decode_verify(&job, 0);
+
+    MDB_txn *txn;
+    int rv, rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+    if (rc != 0) {
+        rv = lg_mdb_err(rc);
+        goto out;
+    }
+    struct sm_meta m;
+    if ((rv = meta_read(l, txn, &m)) == 0)
+        rv = run_batch(l, txn, &m, d, 1, res, NULL);
+    mdb_txn_abort(txn);
+out:
+    free_decoded(d, 1);
+    return rv;
+}
+
+int lg_status(struct lg_ledger *l, struct lg_status *st)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return lg_mdb_err(rc);
+    struct sm_meta m;
+    int rv = meta_read(l, txn, &m);
+    memset(st, 0, sizeof *st);
+    if (rv == 0)
+        rv = lg_log_root(&l->log, txn, m.size, st->root);
+    if (rv == 0)
+        rv = sm_acctree_root(l, txn, m.accounts, st->accounts_root);
+    if (rv == 0 && m.has_genesis) {
+        struct sm_policy p;
+        rv = sm_policy_effective_txn(l, txn, "*", &p);
+        st->seal_interval_ms = p.seal_interval_ms;
+    }
+    mdb_txn_abort(txn);
+    if (rv != 0)
+        return rv;
+    st->has_genesis = m.has_genesis;
+    memcpy(st->ledger_id, m.ledger_id, 32);
+    st->applied_seq = m.applied_seq;
+    st->size = m.size;
+    st->accounts = m.accounts;
+    st->governance = m.governance;
+    memcpy(st->governance_chain, m.governance_chain, 32);
+    st->members = m.members;
+    st->governance_quorum = sm_gov_quorum(&m, m.members);
+    st->cosign_quorum = sm_cosign_quorum(&m, m.members);
+    st->since_seal = m.since_seal;
+    st->has_seal = m.has_seal;
+    st->last_seal = m.last_seal;
+    st->last_seal_ts = m.last_seal_ts;
+    st->has_final = m.has_final;
+    st->final_seal = m.final_seal;
+    snprintf(st->origin, sizeof st->origin, "%s", m.origin);
+    return 0;
+}
