@@ -62,6 +62,8 @@ static int u64cmp(const void *a, const void *b)
 int sm_acctree_flush(struct lg_ledger *l, MDB_txn *txn, const struct sm_meta *m,
                      uint64_t *dirty, size_t ndirty)
 {
+    if (ndirty == 0)
+        return 0;
     qsort(dirty, ndirty, sizeof *dirty, u64cmp);
     struct tree_reader r = {l, txn};
     for (size_t d = 0; d < ndirty; d++) {

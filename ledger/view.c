@@ -117,7 +117,8 @@ int lg_account_view(struct lg_ledger *l, const uint8_t id[32],
     if (rv != 0 ||
         (rv = sm_items_each(l, txn, id, collect, &items)) != 0)
         goto out;
-    qsort(items.v, items.n, sizeof *items.v, by_index);
+    if (items.n > 0)
+        qsort(items.v, items.n, sizeof *items.v, by_index);
     struct sm_policy pol;
     if ((rv = sm_policy_effective_txn(l, txn, "*", &pol)) != 0)
         goto out;
