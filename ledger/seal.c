@@ -65,15 +65,21 @@ int sm_acctree_flush(struct lg_ledger *l, MDB_txn *txn, const struct sm_meta *m,
     if (ndirty == 0)
         return 0;
     qsort(dirty, ndirty, sizeof *dirty, u64cmp);
+    /* dedup in place */
+    size_t n = 1;
+    for (size_t d = 1; d < ndirty; d++)
+        if (dirty[d] != dirty[n - 1])
+            dirty[n++] = dirty[d];
     struct tree_reader r = {l, txn};
-    for (size_t d = 0; d < ndirty; d++) {
-        if (d > 0 && dirty[d] == dirty[d - 1])
-            continue;
+    int rv;
+    /* First every changed leaf: a batch may open several new accounts, and
+     * a parent needs both its children in place before it is hashed. */
+    for (size_t d = 0; d < n; d++) {
         uint64_t i = dirty[d];
         uint8_t nk[8], id[32], leaf[73], key[9];
         for (int b = 0; b < 8; b++)
             nk[b] = (uint8_t)(i >> (56 - 8 * b));
-        int rv = sm_get(txn, l->accnum, nk, 8, id, 32, NULL);
+        rv = sm_get(txn, l->accnum, nk, 8, id, 32, NULL);
         struct sm_account a;
         if (rv == 0)
             rv = sm_account_get(l, txn, id, &a);
@@ -85,12 +91,19 @@ int sm_acctree_flush(struct lg_ledger *l, MDB_txn *txn, const struct sm_meta *m,
         tree_key(key, 0, i);
         if ((rv = sm_put(txn, l->acctree, key, 9, h, 32)) != 0)
             return rv;
-        /* every complete subtree above it */
-        for (unsigned level = 1; level < 64; level++) {
-            uint64_t idx = i >> level;
-            if (((idx + 1) << level) > m->accounts || (idx + 1) << level == 0)
-                break;
-            cy_hash left, right;
+    }
+    /* Then the complete subtrees above them, one level at a time. The
+     * dirty list becomes the list of changed parents as we go up. */
+    for (unsigned level = 1; level < 64 && n > 0; level++) {
+        size_t up = 0;
+        for (size_t d = 0; d < n; d++) {
+            uint64_t idx = dirty[d] >> 1;
+            if (up > 0 && dirty[up - 1] == idx)
+                continue;
+            if (((idx + 1) << level) > m->accounts)
+                continue; /* incomplete: folded in by cy_tree_hash */
+            cy_hash left, right, h;
+            uint8_t key[9];
             if ((rv = tree_read(&r, level - 1, 2 * idx, left)) != 0 ||
                 (rv = tree_read(&r, level - 1, 2 * idx + 1, right)) != 0)
                 return rv;
@@ -98,7 +111,9 @@ int sm_acctree_flush(struct lg_ledger *l, MDB_txn *txn, const struct sm_meta *m,
             tree_key(key, level, idx);
             if ((rv = sm_put(txn, l->acctree, key, 9, h, 32)) != 0)
                 return rv;
+            dirty[up++] = idx;
         }
+        n = up;
     }
     return 0;
 }

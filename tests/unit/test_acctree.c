@@ -132,3 +132,35 @@ Test(acctree, root_and_chains_match_an_independent_computation)
     }
     check_tree(NACC);
 }
+
+/* Regression: several accounts opened in one batch. The flush once hashed
+ * a parent before its new right child's leaf was written (store_corrupt). */
+Test(acctree, accounts_opened_together_in_one_batch)
+{
+    struct lg_buf bufs[5];
+    struct cy_key k[5];
+    for (int i = 0; i < 5; i++) {
+        char name[32], body[512];
+        snprintf(name, sizeof name, "batch-learner-%d", i);
+        fx_key(&k[i], name);
+        snprintf(body, sizeof body,
+                 "{\"degree\":\"bachelor\",\"education\":{\"evidence\":\"%s\","
+                 "\"level\":\"x\"},\"fee_exempt\":false,\"learner_key\":\"%s\","
+                 "\"major\":\"m\",\"pii\":\"%s\"}",
+                 fx_hex(f.ledger), fx_hex(k[i].pk), fx_hex(f.ledger));
+        bufs[i].p = fx_build(&f, &(struct fx_e){.type = LG_T_ACCOUNT_OPEN,
+                                                .author = &f.bank, .body = body,
+                                                .signers = {&k[i]}},
+                             &bufs[i].len);
+    }
+    struct lg_result r[5];
+    struct cb_err err = {0, ""};
+    int rv = lg_apply(f.l, 0, bufs, 5, r, NULL, &err);
+    cr_assert_eq(rv, 0, "%s: %s", cb_errname(rv), err.msg);
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(r[i].code, 0, "%s", r[i].msg);
+        memcpy(ids[i], r[i].id, 32);
+        free((void *)bufs[i].p);
+    }
+    check_tree(5);
+}
