@@ -1,6 +1,15 @@
 /*
  * Hashing, randomness, secrets, hex and base64: thin wrappers over libsodium
  * so that no other module includes <sodium.h>.
+ *
+ * The wrappers exist for two reasons. First, isolation: the rest of
+ * credbank sees only include/credbank/crypto.h, so libsodium stays a private
+ * dependency of cbcrypto. Second, strictness: the decoders here (cy_unhex,
+ * cy_unb64) accept exactly one spelling of each value, because every byte
+ * string credbank reads from a file or the network must re-encode to the
+ * input (DESIGN section 3); libsodium's decoders are used in their strict
+ * modes (no ignored characters) and the whole input must be consumed.
+ * spec/crypto.md states the accepted forms byte by byte.
  */
 #include <credbank/crypto.h>
 
@@ -8,16 +17,31 @@
 
 #include <sodium.h>
 
-_Static_assert(sizeof(crypto_hash_sha256_state) <=
-                   sizeof(((struct cy_sha256 *)0)->opaque),
-               "cy_sha256 too small for libsodium's state");
-_Static_assert(_Alignof(crypto_hash_sha256_state) <= 16,
-               "cy_sha256 under-aligned");
+/* struct cy_sha256 is caller-allocated storage for libsodium's state; the
+ * header cannot include <sodium.h>, so it reserves 128 bytes aligned to 16.
+ * These fail the build if a libsodium upgrade outgrows that. */
+_Static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(struct cy_sha256),
+               "struct cy_sha256 is too small for crypto_hash_sha256_state");
+_Static_assert(_Alignof(crypto_hash_sha256_state) <=
+                   _Alignof(struct cy_sha256),
+               "struct cy_sha256 is under-aligned for "
+               "crypto_hash_sha256_state");
+
+/* The opaque bytes are only ever touched through libsodium, which lives in
+ * another translation unit (a shared library), so viewing them as its state
+ * type is sound in practice; the asserts above make it sound in layout. */
+static crypto_hash_sha256_state *state(struct cy_sha256 *h)
+{
+    return (crypto_hash_sha256_state *)(void *)h->opaque;
+}
 
 int cy_init(void)
 {
+    /* 0: initialised now, 1: already initialised, -1: failure. */
     return sodium_init() < 0 ? CB_EINTERNAL : 0;
 }
+
+/* ---------------- SHA-256 ---------------- */
 
 void cy_sha256(uint8_t out[CY_HASH_LEN], const void *data, size_t len)
 {
@@ -26,20 +50,22 @@ void cy_sha256(uint8_t out[CY_HASH_LEN], const void *data, size_t len)
 
 void cy_sha256_init(struct cy_sha256 *h)
 {
-    crypto_hash_sha256_init((crypto_hash_sha256_state *)h->opaque);
+    crypto_hash_sha256_init(state(h));
 }
 
 void cy_sha256_update(struct cy_sha256 *h, const void *data, size_t len)
 {
-    crypto_hash_sha256_update((crypto_hash_sha256_state *)h->opaque, data,
-                              len);
+    crypto_hash_sha256_update(state(h), data, len);
 }
 
 void cy_sha256_final(struct cy_sha256 *h, uint8_t out[CY_HASH_LEN])
 {
-    crypto_hash_sha256_final((crypto_hash_sha256_state *)h->opaque, out);
+    crypto_hash_sha256_final(state(h), out);
+    /* The state may hold secret input (pii = SHA-256(salt || data)). */
     sodium_memzero(h, sizeof *h);
 }
+
+/* ---------------- randomness and secrets ---------------- */
 
 void cy_random(void *buf, size_t len)
 {
@@ -56,6 +82,8 @@ bool cy_equal(const void *a, const void *b, size_t len)
     return sodium_memcmp(a, b, len) == 0;
 }
 
+/* ---------------- hex ---------------- */
+
 void cy_hex(char *out, const uint8_t *bin, size_t len)
 {
     sodium_bin2hex(out, 2 * len + 1, bin, len);
@@ -65,13 +93,17 @@ int cy_unhex(uint8_t *bin, size_t len, const char *hex)
 {
     size_t got = 0;
     const char *end = NULL;
-    if (strlen(hex) != 2 * len)
+    /* strnlen: a longer string is wrong whatever its length. */
+    if (strnlen(hex, 2 * len + 1) != 2 * len)
         return CB_EVALUE;
+    /* No ignore set: every one of the 2*len characters must be a digit. */
     if (sodium_hex2bin(bin, len, hex, 2 * len, NULL, &got, &end) != 0 ||
         got != len || end != hex + 2 * len)
         return CB_EVALUE;
     return 0;
 }
+
+/* ---------------- base64 ---------------- */
 
 size_t cy_b64_len(size_t len)
 {
@@ -87,21 +119,29 @@ void cy_b64(char *out, const uint8_t *bin, size_t len)
 int cy_unb64(uint8_t *bin, size_t cap, size_t *outlen, const char *b64,
              size_t b64len)
 {
+    size_t got = 0, need, pad = 0;
     const char *end = NULL;
-    size_t got = 0;
+
+    /* Canonical padded base64 comes in whole 4-character quanta. */
     if (b64len % 4 != 0)
         return CB_EVALUE;
+    if (b64len >= 1 && b64[b64len - 1] == '=')
+        pad++;
+    if (b64len >= 2 && b64[b64len - 2] == '=')
+        pad++;
+    need = b64len / 4 * 3 - pad;
+    if (need > cap)
+        return CB_ETOOBIG;
+    /*
+     * libsodium's strict mode (ORIGINAL alphabet, padding required, no
+     * ignored characters) refuses a character outside the alphabet, a
+     * wrong amount of padding and non-zero unused bits in the last
+     * character; `end` must then sit at the very end, so nothing (a second
+     * padded quantum, a NUL, a newline) may follow the padding.
+     */
     if (sodium_base642bin(bin, cap, b64, b64len, NULL, &got, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        end != b64 + b64len)
-        return CB_EVALUE;
-    /* Canonical only: re-encoding must give the same text (rejects
-     * non-zero padding bits). */
-    char again[4 * 1024 + 4];
-    if (cy_b64_len(got) > sizeof again)
-        return CB_ETOOBIG;
-    cy_b64(again, bin, got);
-    if (strlen(again) != b64len || memcmp(again, b64, b64len) != 0)
+        end != b64 + b64len || got != need)
         return CB_EVALUE;
     *outlen = got;
     return 0;

@@ -1,12 +1,42 @@
 /*
- * Ed25519 keys and signatures (libsodium).
+ * Ed25519 keys and signatures (libsodium, RFC 8032).
  *
- * Public keys entering the ledger must be canonical encodings of points not
- * of small order: such keys could make one signature valid for many
- * messages or none, and libsodium's verifier rejects them anyway.
- * crypto_core_ed25519_is_valid_point checks exactly that (canonical, on the
- * curve, not of small order; it also requires the main subgroup, which every
- * key made by honest key generation satisfies).
+ * Signing is libsodium's crypto_sign_detached and verification its
+ * crypto_sign_verify_detached, whose rules are part of the ledger format:
+ * every node and every offline verifier must accept exactly the same
+ * signatures, so credbank adds nothing to them and removes nothing. In
+ * libsodium 1.0.18 a signature (R, S) by public key A verifies when
+ *   - S is canonical (S < L, the group order),
+ *   - R is not one of the small-order encodings,
+ *   - A is accepted as a key (cy_pk_check below), and
+ *   - the encoding of [S]B - [H(R || A || M) mod L]A equals R byte for byte
+ *     (the cofactorless equation; R must therefore be canonical too).
+ *
+ * Which public keys are acceptable (cy_pk_check)
+ * ----------------------------------------------
+ * DESIGN section 2: "keys must be canonical, not of small order (libsodium
+ * accepts them for verification)". crypto_sign_verify_detached refuses a
+ * key A unless
+ *   1. its y coordinate is canonical: the low 255 bits, little-endian, are
+ *      below p = 2^255 - 19 (the sign bit is free);
+ *   2. it is not of small order: A's y is not 0, 1, p - 1 or one of the two
+ *      y of the points of order 8 (either sign of x);
+ *   3. it decodes to a point: (y^2 - 1) / (d y^2 + 1) is a square mod p.
+ * cy_pk_check accepts exactly the keys passing 1-3, so a key the ledger
+ * admits can always be verified against, and a key verification would
+ * refuse never enters the ledger.
+ *
+ * It does not use crypto_core_ed25519_is_valid_point, which also demands
+ * that A lie in the prime-order subgroup. That is stricter than
+ * verification: a "mixed-order" key (an honest key plus a point of order 2,
+ * 4 or 8) passes crypto_sign_verify_detached whenever H(R || A || M) mod L
+ * kills the torsion part, and Go's crypto/ed25519 accepts it too. Refusing
+ * such keys would be a rule no independent verifier following DESIGN would
+ * know about. They are harmless here: only someone who made one (and knows
+ * its discrete log) can sign with it, and a key enters the ledger only in an
+ * entry it signs itself. spec/vectors/crypto.json lists every small-order
+ * encoding, every y >= p, points off the curve and mixed-order keys, with a
+ * signature under a mixed-order key that libsodium accepts.
  */
 #include <credbank/crypto.h>
 
@@ -14,37 +44,36 @@
 
 #include <sodium.h>
 
-bool cy_name_valid(const char *name)
-{
-    size_t n = strlen(name);
-    if (n < 1 || n > CY_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 int cy_key_from_seed(struct cy_key *k, const char *name,
                      const uint8_t seed[CY_SEED_LEN])
 {
+    uint8_t s[CY_SEED_LEN];
+    char n[CY_NAME_MAX + 1] = {0}; /* zero tail: *k holds no stale bytes */
+
     if (!cy_name_valid(name))
         return CB_EINVAL;
-    memset(k, 0, sizeof *k);
-    memcpy(k->seed, seed, CY_SEED_LEN);
+    /* Copy first: seed or name may point into *k (a key re-derived from its
+     * own fields), and *k is cleared before it is filled. */
+    memcpy(s, seed, sizeof s);
+    memcpy(n, name, strlen(name) + 1);
+    sodium_memzero(k, sizeof *k);
+    memcpy(k->seed, s, sizeof s);
+    memcpy(k->name, n, sizeof n);
+    /* sk = seed || pk, libsodium's secret-key layout. */
     crypto_sign_seed_keypair(k->pk, k->sk, k->seed);
-    memcpy(k->name, name, strlen(name) + 1);
+    sodium_memzero(s, sizeof s);
     return 0;
 }
 
 int cy_key_generate(struct cy_key *k, const char *name)
 {
     uint8_t seed[CY_SEED_LEN];
+    int rv;
+
+    if (!cy_name_valid(name))
+        return CB_EINVAL;
     randombytes_buf(seed, sizeof seed);
-    int rv = cy_key_from_seed(k, name, seed);
+    rv = cy_key_from_seed(k, name, seed);
     sodium_memzero(seed, sizeof seed);
     return rv;
 }
@@ -67,7 +96,39 @@ int cy_verify(const uint8_t sig[CY_SIG_LEN], const void *msg, size_t len,
                                                                : CB_EBADSIG;
 }
 
+/* Rule 1: the low 255 bits, little-endian, are below p = 2^255 - 19. The
+ * only encodings that fail are y = p + t for t in 0..18: bytes 1..30 all
+ * 0xff, byte 31 0x7f (ignoring the sign bit), byte 0 >= 0xed. */
+static bool y_canonical(const uint8_t pk[CY_PK_LEN])
+{
+    if ((pk[31] & 0x7f) != 0x7f || pk[0] < 0xed)
+        return true;
+    for (int i = 1; i < 31; i++)
+        if (pk[i] != 0xff)
+            return true;
+    return false;
+}
+
 int cy_pk_check(const uint8_t pk[CY_PK_LEN])
 {
-    return crypto_core_ed25519_is_valid_point(pk) ? 0 : CB_EBADKEY;
+    static const uint8_t identity[CY_PK_LEN] = {1};
+    uint8_t p2[CY_PK_LEN], p4[CY_PK_LEN], p8[CY_PK_LEN];
+
+    if (!y_canonical(pk))
+        return CB_EBADKEY;
+    /*
+     * Rule 3, then rule 2. crypto_core_ed25519_add decodes both operands
+     * and fails when one is not on the curve; it does not care about the
+     * subgroup. Edwards addition is complete, so doubling three times gives
+     * [8]A for every point, and A has small order (1, 2, 4 or 8) exactly
+     * when [8]A is the identity, whose encoding is 01 00 .. 00. On
+     * canonical points this is libsodium's own small-order blacklist.
+     */
+    if (crypto_core_ed25519_add(p2, pk, pk) != 0 ||
+        crypto_core_ed25519_add(p4, p2, p2) != 0 ||
+        crypto_core_ed25519_add(p8, p4, p4) != 0)
+        return CB_EBADKEY;
+    if (memcmp(p8, identity, sizeof identity) == 0)
+        return CB_EBADKEY;
+    return 0;
 }
