@@ -37,7 +37,8 @@
 struct lg_w {
     msgpack_sbuffer buf; /* the bytes written so far */
     msgpack_packer pk;
-    int err;             /* sticky: 0 or CB_ENOMEM */
+    int err;             /* sticky: 0 or the first error (CB_ENOMEM;
+                            CB_ETOOBIG, CB_EKEYORDER, CB_EINVAL below) */
 };
 
 void lg_w_init(struct lg_w *w);
@@ -53,7 +54,9 @@ void lg_w_array(struct lg_w *w, uint32_t n);
 void lg_w_map(struct lg_w *w, uint32_t n);
 /* Appends already-encoded canonical bytes (a nested value). */
 void lg_w_raw(struct lg_w *w, const void *p, size_t len);
-/* Re-encodes a decoded object canonically (maps keep their order). */
+/* Re-encodes a decoded object canonically (maps keep their order);
+ * CB_EINVAL (sticky) for nil, negative, float or ext objects, which
+ * lg_decode never produces. A str or bin over 2^32 - 1 bytes: CB_ETOOBIG. */
 void lg_w_obj(struct lg_w *w, const msgpack_object *o);
 /* Writes a map of str to str from unsorted arrays, sorting the keys
  * canonically; CB_EKEYORDER (sticky) if a key repeats. */
@@ -77,7 +80,7 @@ struct lg_doc {
 
 struct lg_limits {
     size_t max_str;       /* longest str in bytes (0: LG_STR_MAX) */
-    unsigned max_depth;   /* 0: LG_DEPTH_MAX */
+    unsigned max_depth;   /* 0: LG_DEPTH_MAX; capped at 256 */
 };
 
 void lg_doc_init(struct lg_doc *d);
