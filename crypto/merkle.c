@@ -1,16 +1,31 @@
 /*
  * RFC 9162 Merkle tree hashing and proofs over stored complete subtrees.
  *
- * Every subtree that storage keeps is complete: (level L, index i) covers
- * leaves [i * 2^L, (i + 1) * 2^L). Any range [lo, hi) that RFC 9162 needs --
- * MTH(D[lo:hi]) where lo is a multiple of the largest power of two below
- * hi - lo -- splits into at most log2(n) complete subtrees of strictly
- * decreasing size from left to right; its hash folds them from the right.
- * So a tree hash costs O(log n) reads and a proof O(log n) subtree hashes,
- * each O(log n) reads in the worst case.
+ * Storage keeps only complete subtrees: (level L, index i) covers leaves
+ * [i * 2^L, (i + 1) * 2^L). RFC 9162 defines everything by recursion on
+ * MTH(D[lo:hi]), splitting at the largest power of two below hi - lo. Walk
+ * that recursion and every range it touches is one of two kinds:
+ *
+ *   - a complete subtree (a power-of-two size, aligned): one read;
+ *   - a suffix [s, n) of the whole tree, where s is a boundary of the
+ *     decomposition of [0, n) into complete subtrees -- one subtree per set
+ *     bit of n, largest first (the "peaks"). Once the recursion leaves the
+ *     right edge of the tree it stays inside a complete subtree.
+ *
+ * So a call reads the peaks of n at most once, lazily from the right, and
+ * keeps the running suffix hashes ("struct edge"). A tree hash costs
+ * popcount(n) reads; an inclusion or consistency proof at most
+ * ceil(log2 n) + popcount(n) + 1 reads and as many node hashes: O(log n),
+ * never a rescan and never the O(log^2 n) of recomputing each right-edge
+ * sibling from scratch.
+ *
+ * Proofs are built top-down and emitted bottom-up (RFC 9162 order: the
+ * sibling nearest the leaf first). Verification follows RFC 9162 2.1.3.2 and
+ * 2.1.4.2 step by step and needs no storage.
  */
 #include <credbank/merkle.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <credbank/crypto.h>
@@ -21,12 +36,14 @@ void cy_leaf_hash(cy_hash out, const void *leaf, size_t len)
     uint8_t zero = 0;
     cy_sha256_init(&h);
     cy_sha256_update(&h, &zero, 1);
-    cy_sha256_update(&h, leaf, len);
+    if (len > 0)
+        cy_sha256_update(&h, leaf, len);
     cy_sha256_final(&h, out);
 }
 
 void cy_node_hash(cy_hash out, const cy_hash left, const cy_hash right)
 {
+    /* out may alias left or right: both are copied before hashing. */
     uint8_t buf[65];
     buf[0] = 1;
     memcpy(buf + 1, left, 32);
@@ -34,41 +51,88 @@ void cy_node_hash(cy_hash out, const cy_hash left, const cy_hash right)
     cy_sha256(out, buf, sizeof buf);
 }
 
-/* Largest power of two strictly below n (n >= 2). */
+/* Largest power of two strictly below n (n >= 2): RFC 9162's k. */
 static uint64_t split(uint64_t n)
 {
-    uint64_t k = 1;
-    while (k << 1 < n)
-        k <<= 1;
+    uint64_t k = (uint64_t)1 << 63;
+    while (k >= n)
+        k >>= 1;
     return k;
 }
 
-/* MTH(D[lo:hi]) for lo < hi, lo aligned so that the range decomposes into
- * complete subtrees left to right. */
-static int range_hash(cy_hash out, uint64_t lo, uint64_t hi, cy_hash_reader rd,
+static unsigned ctz64(uint64_t x) /* x != 0 */
+{
+    return (unsigned)__builtin_ctzll(x);
+}
+
+/* The right edge of the tree of n leaves: its peaks and, computed lazily
+ * from the right, suffix[j] = MTH(D[start[j]:n]). */
+struct edge {
+    uint64_t n;
+    cy_hash_reader rd;
+    void *ctx;
+    unsigned count;      /* number of peaks: popcount(n) */
+    unsigned from;       /* suffix[from .. count-1] are computed */
+    uint64_t start[64];  /* first leaf of peak j */
+    uint8_t level[64];   /* peak j covers 2^level[j] leaves */
+    cy_hash suffix[64];
+};
+
+static void edge_init(struct edge *e, uint64_t n, cy_hash_reader rd,
                       void *ctx)
 {
-    cy_hash parts[64];
-    int np = 0;
-    while (lo < hi) {
-        /* the largest aligned complete subtree starting at lo within hi */
-        unsigned level = 0;
-        while (level < 63) {
-            uint64_t size = (uint64_t)1 << (level + 1);
-            if (lo % size != 0 || lo + size > hi)
-                break;
-            level++;
+    uint64_t lo = 0;
+    e->n = n;
+    e->rd = rd;
+    e->ctx = ctx;
+    e->count = 0;
+    for (int l = 63; l >= 0; l--) {
+        if (n >> l & 1) {
+            e->start[e->count] = lo;
+            e->level[e->count] = (uint8_t)l;
+            e->count++;
+            lo += (uint64_t)1 << l;
         }
-        int rv = rd(ctx, level, lo >> level, parts[np]);
+    }
+    e->from = e->count;
+}
+
+/* MTH(D[start[j]:n]) into out. */
+static int edge_suffix(struct edge *e, unsigned j, cy_hash out)
+{
+    while (e->from > j) {
+        unsigned f = e->from - 1;
+        cy_hash peak;
+        int rv = e->rd(e->ctx, e->level[f], e->start[f] >> e->level[f],
+                       peak);
         if (rv != 0)
             return rv;
-        np++;
-        lo += (uint64_t)1 << level;
+        if (f == e->count - 1)
+            memcpy(e->suffix[f], peak, 32);
+        else
+            cy_node_hash(e->suffix[f], peak, e->suffix[f + 1]);
+        e->from = f;
     }
-    memcpy(out, parts[np - 1], 32);
-    for (int i = np - 2; i >= 0; i--)
-        cy_node_hash(out, parts[i], out);
+    memcpy(out, e->suffix[j], 32);
     return 0;
+}
+
+/* MTH(D[lo:hi]) for a range the RFC 9162 recursion over the tree of e->n
+ * leaves produces: a complete subtree or a suffix of the right edge. */
+static int range_hash(struct edge *e, uint64_t lo, uint64_t hi, cy_hash out)
+{
+    uint64_t size = hi - lo;
+    if (lo >= hi || hi > e->n)
+        return CB_EINTERNAL;
+    if ((size & (size - 1)) == 0 && lo % size == 0) {
+        unsigned level = ctz64(size);
+        return e->rd(e->ctx, level, lo >> level, out);
+    }
+    if (hi == e->n)
+        for (unsigned j = 0; j < e->count; j++)
+            if (e->start[j] == lo)
+                return edge_suffix(e, j, out);
+    return CB_EINTERNAL; /* not a range the recursion produces */
 }
 
 int cy_tree_hash(cy_hash out, uint64_t size, cy_hash_reader rd, void *ctx)
@@ -77,81 +141,117 @@ int cy_tree_hash(cy_hash out, uint64_t size, cy_hash_reader rd, void *ctx)
         cy_sha256(out, "", 0);
         return 0;
     }
-    return range_hash(out, 0, size, rd, ctx);
+    struct edge e;
+    edge_init(&e, size, rd, ctx);
+    return edge_suffix(&e, 0, out);
 }
 
-/* RFC 9162 2.1.3.1 PATH(m, D[lo:hi]), appended bottom-up into proof. */
-static int path(cy_hash *proof, size_t *n, uint64_t m, uint64_t lo,
-                uint64_t hi, cy_hash_reader rd, void *ctx)
+/* Proof hashes found top-down, emitted in reverse (bottom-up). */
+struct sibs {
+    size_t n;
+    uint64_t lo[CY_PROOF_MAX], hi[CY_PROOF_MAX];
+};
+
+static int sibs_push(struct sibs *s, uint64_t lo, uint64_t hi)
 {
-    if (hi - lo <= 1)
-        return 0;
-    uint64_t k = split(hi - lo);
-    int rv;
-    cy_hash sib;
-    if (m < k) {
-        rv = path(proof, n, m, lo, lo + k, rd, ctx);
-        if (rv == 0)
-            rv = range_hash(sib, lo + k, hi, rd, ctx);
-    } else {
-        rv = path(proof, n, m - k, lo + k, hi, rd, ctx);
-        if (rv == 0)
-            rv = range_hash(sib, lo, lo + k, rd, ctx);
+    if (s->n == CY_PROOF_MAX)
+        return CB_ERANGE;
+    s->lo[s->n] = lo;
+    s->hi[s->n] = hi;
+    s->n++;
+    return 0;
+}
+
+/* Appends the hashes of s's ranges, last found first, to proof[*n]. */
+static int sibs_emit(struct edge *e, const struct sibs *s,
+                     cy_hash proof[CY_PROOF_MAX], size_t *n)
+{
+    for (size_t i = s->n; i-- > 0;) {
+        if (*n == CY_PROOF_MAX)
+            return CB_ERANGE;
+        int rv = range_hash(e, s->lo[i], s->hi[i], proof[*n]);
+        if (rv != 0)
+            return rv;
+        (*n)++;
     }
-    if (rv == 0)
-        memcpy(proof[(*n)++], sib, 32);
-    return rv;
+    return 0;
 }
 
 int cy_inclusion_proof(cy_hash proof[CY_PROOF_MAX], size_t *n, uint64_t index,
                        uint64_t size, cy_hash_reader rd, void *ctx)
 {
+    /* RFC 9162 2.1.3.1: PATH(m, D[lo:hi]) = PATH(m, D[lo:lo+k]) :
+     * MTH(D[lo+k:hi]) when m < lo + k, else PATH(m, D[lo+k:hi]) :
+     * MTH(D[lo:lo+k]); empty for a single leaf. */
+    struct sibs s = {0};
+    struct edge e;
+    uint64_t lo = 0, hi = size;
+    int rv;
     *n = 0;
     if (index >= size)
         return CB_ERANGE;
-    return path(proof, n, index, 0, size, rd, ctx);
-}
-
-/* RFC 9162 2.1.4.1 SUBPROOF(m, D[lo:hi], b). */
-static int subproof(cy_hash *proof, size_t *np, uint64_t m, uint64_t lo,
-                    uint64_t hi, int b, cy_hash_reader rd, void *ctx)
-{
-    uint64_t n = hi - lo;
-    if (m == n) {
-        if (b)
-            return 0;
-        cy_hash h;
-        int rv = range_hash(h, lo, hi, rd, ctx);
-        if (rv == 0)
-            memcpy(proof[(*np)++], h, 32);
-        return rv;
+    while (hi - lo > 1) {
+        uint64_t k = split(hi - lo);
+        if (index < lo + k) {
+            rv = sibs_push(&s, lo + k, hi);
+            hi = lo + k;
+        } else {
+            rv = sibs_push(&s, lo, lo + k);
+            lo += k;
+        }
+        if (rv != 0)
+            return rv;
     }
-    uint64_t k = split(n);
-    cy_hash sib;
-    int rv;
-    if (m <= k) {
-        rv = subproof(proof, np, m, lo, lo + k, b, rd, ctx);
-        if (rv == 0)
-            rv = range_hash(sib, lo + k, hi, rd, ctx);
-    } else {
-        rv = subproof(proof, np, m - k, lo + k, hi, 0, rd, ctx);
-        if (rv == 0)
-            rv = range_hash(sib, lo, lo + k, rd, ctx);
-    }
-    if (rv == 0)
-        memcpy(proof[(*np)++], sib, 32);
+    edge_init(&e, size, rd, ctx);
+    rv = sibs_emit(&e, &s, proof, n);
+    if (rv != 0)
+        *n = 0;
     return rv;
 }
 
 int cy_consistency_proof(cy_hash proof[CY_PROOF_MAX], size_t *np, uint64_t m,
                          uint64_t n, cy_hash_reader rd, void *ctx)
 {
+    /* RFC 9162 2.1.4.1: PROOF(m, D[n]) = SUBPROOF(m, D[n], true);
+     * SUBPROOF(m, D[lo:hi], b) is empty when m = hi - lo and b, is
+     * MTH(D[lo:hi]) when m = hi - lo and not b; otherwise with k the split,
+     * SUBPROOF(m, D[lo:lo+k], b) : MTH(D[lo+k:hi]) when m <= k, else
+     * SUBPROOF(m - k, D[lo+k:hi], false) : MTH(D[lo:lo+k]). */
+    struct sibs s = {0};
+    struct edge e;
+    uint64_t lo = 0, hi = n, mm = m;
+    bool b = true;
+    int rv = 0;
     *np = 0;
     if (m == 0 || m > n)
         return CB_ERANGE;
     if (m == n)
         return 0;
-    return subproof(proof, np, m, 0, n, 1, rd, ctx);
+    while (mm != hi - lo) {
+        uint64_t k = split(hi - lo);
+        if (mm <= k) {
+            rv = sibs_push(&s, lo + k, hi);
+            hi = lo + k;
+        } else {
+            rv = sibs_push(&s, lo, lo + k);
+            mm -= k;
+            lo += k;
+            b = false;
+        }
+        if (rv != 0)
+            return rv;
+    }
+    edge_init(&e, n, rd, ctx);
+    if (!b) {
+        rv = range_hash(&e, lo, hi, proof[0]);
+        if (rv != 0)
+            return rv;
+        *np = 1;
+    }
+    rv = sibs_emit(&e, &s, proof, np);
+    if (rv != 0)
+        *np = 0;
+    return rv;
 }
 
 int cy_inclusion_verify(const cy_hash leaf, uint64_t index, uint64_t size,
@@ -168,11 +268,10 @@ int cy_inclusion_verify(const cy_hash leaf, uint64_t index, uint64_t size,
             return CB_EVALUE;
         if ((fn & 1) || fn == sn) {
             cy_node_hash(r, proof[i], r);
-            if (!(fn & 1))
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
         } else {
             cy_node_hash(r, r, proof[i]);
         }
@@ -188,47 +287,44 @@ int cy_consistency_verify(uint64_t m, uint64_t n, const cy_hash root_m,
                           const cy_hash root_n, const cy_hash *proof,
                           size_t np)
 {
-    /* RFC 9162 2.1.4.2 */
+    /* RFC 9162 2.1.4.2; m == n needs an empty proof and equal roots, as
+     * Go's tlog.CheckTree. */
     if (m == 0 || m > n)
         return CB_EVALUE;
     if (m == n)
         return (np == 0 && memcmp(root_m, root_n, 32) == 0) ? 0 : CB_EVALUE;
-    if (np == 0)
+    if (np == 0 || np > CY_PROOF_MAX)
         return CB_EVALUE;
-    cy_hash path_buf[CY_PROOF_MAX + 1];
-    size_t plen = 0;
-    if ((m & (m - 1)) == 0) { /* m is a power of two: prepend root_m */
-        memcpy(path_buf[plen++], root_m, 32);
-    }
-    if (np + plen > CY_PROOF_MAX + 1)
-        return CB_EVALUE;
-    for (size_t i = 0; i < np; i++)
-        memcpy(path_buf[plen++], proof[i], 32);
+    /* Step 2: when m is a power of two the proof starts implicitly with
+     * root_m; c(i) is the i-th hash of that (possibly extended) path. */
+    size_t skip = (m & (m - 1)) == 0 ? 1 : 0;
+    size_t len = np + skip;
+#define C(i) ((i) < skip ? root_m : proof[(i) - skip])
     uint64_t fn = m - 1, sn = n - 1;
     while (fn & 1) {
         fn >>= 1;
         sn >>= 1;
     }
     cy_hash fr, sr;
-    memcpy(fr, path_buf[0], 32);
-    memcpy(sr, path_buf[0], 32);
-    for (size_t i = 1; i < plen; i++) {
+    memcpy(fr, C(0), 32);
+    memcpy(sr, C(0), 32);
+    for (size_t i = 1; i < len; i++) {
         if (sn == 0)
             return CB_EVALUE;
         if ((fn & 1) || fn == sn) {
-            cy_node_hash(fr, path_buf[i], fr);
-            cy_node_hash(sr, path_buf[i], sr);
-            if (!(fn & 1))
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
+            cy_node_hash(fr, C(i), fr);
+            cy_node_hash(sr, C(i), sr);
+            while (!(fn & 1) && fn != 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
         } else {
-            cy_node_hash(sr, sr, path_buf[i]);
+            cy_node_hash(sr, sr, C(i));
         }
         fn >>= 1;
         sn >>= 1;
     }
+#undef C
     if (sn != 0 || memcmp(fr, root_m, 32) != 0 || memcmp(sr, root_n, 32) != 0)
         return CB_EVALUE;
     return 0;
@@ -237,21 +333,21 @@ int cy_consistency_verify(uint64_t m, uint64_t n, const cy_hash root_m,
 int cy_append_hashes(cy_hash out[CY_PROOF_MAX], size_t *n, uint64_t index,
                      const cy_hash leaf, cy_hash_reader rd, void *ctx)
 {
-    size_t k = 0;
-    memcpy(out[k++], leaf, 32);
-    /* Leaf `index` completes the subtree at level L + 1 whenever bit L of
-     * index is set for L = 0, 1, ... while those bits are all set. */
-    uint64_t i = index;
-    unsigned level = 0;
-    while (i & 1) {
+    /* Leaf `index` completes the subtree (L + 1, index >> (L + 1)) for
+     * every L below the number of trailing one bits of index; its left
+     * half is the stored (L, (index >> L) - 1), its right half the hash
+     * just made. */
+    *n = 0;
+    if (index == UINT64_MAX)
+        return CB_ERANGE;
+    memcpy(out[0], leaf, 32);
+    size_t k = 1;
+    for (uint64_t i = index; i & 1; i >>= 1, k++) {
         cy_hash left;
-        int rv = rd(ctx, level, (i ^ 1), left);
+        int rv = rd(ctx, (unsigned)(k - 1), i - 1, left);
         if (rv != 0)
             return rv;
         cy_node_hash(out[k], left, out[k - 1]);
-        k++;
-        i >>= 1;
-        level++;
     }
     *n = k;
     return 0;

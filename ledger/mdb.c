@@ -1,3 +1,4 @@
+/* LMDB return codes to credbank error codes (table in mdb.h). */
 #include "mdb.h"
 
 #include <errno.h>
@@ -6,9 +7,9 @@
 
 #include <credbank/errors.h>
 
-int lg_mdb_err(int rc)
+int lg_mdb_err(int mdb_rc)
 {
-    switch (rc) {
+    switch (mdb_rc) {
     case 0:
         return 0;
     case MDB_NOTFOUND:
@@ -16,6 +17,7 @@ int lg_mdb_err(int rc)
     case MDB_KEYEXIST:
         return CB_EEXISTS;
     case MDB_MAP_FULL:
+    case MDB_TXN_FULL:
     case ENOSPC:
     case EDQUOT:
         return CB_EFULL;
@@ -24,8 +26,12 @@ int lg_mdb_err(int rc)
     case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
         return CB_ECORRUPT;
+    case MDB_BAD_VALSIZE:
+        return CB_ETOOBIG;
     case ENOMEM:
         return CB_ENOMEM;
+    case MDB_READERS_FULL:
+        return CB_EUNAVAILABLE;
     default:
         return CB_EIO;
     }
