@@ -1,4 +1,12 @@
-/* The enumerated str values of DESIGN sections 1, 2 and 4. */
+/*
+ * The enumerated str values of DESIGN sections 1, 2 and 4: member roles,
+ * outcome sources, recognition classes, and terms.
+ *
+ * Parsers take a decoded msgpack object and return -1 for anything that is
+ * not exactly one of the values (a str of another type, a different case, a
+ * prefix). Terms "YYYYQn" (n in 1-4) parse to year * 4 + (n - 1), so terms
+ * compare and differ as integers; sm_term_format writes them back.
+ */
 #include "sm.h"
 
 #include <string.h>
@@ -73,6 +81,10 @@ int sm_term_parse(const msgpack_object *o)
 
 void sm_term_format(char out[7], int term)
 {
+    if (term < 0 || term > 9999 * 4 + 3) {
+        memcpy(out, "?", 2); /* not a parsed term: a programmer error */
+        return;
+    }
     int year = term / 4, q = term % 4 + 1;
     out[0] = (char)('0' + year / 1000 % 10);
     out[1] = (char)('0' + year / 100 % 10);

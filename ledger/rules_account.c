@@ -9,17 +9,34 @@
  * learner revocability, appealability -- use its recognizer member's
  * effective policy as it is when the later entry is judged; everything else
  * uses the author's.
+ *
+ * Credits are uint64 on the wire. Sums of them saturate at UINT64_MAX and
+ * the cap comparison cannot wrap, so a huge deposit can never make a cap or a
+ * degree requirement pass by overflow; a fee that would not fit in uint64
+ * (alone or in the account's total) refuses the entry (bad_value). Real
+ * figures are many orders of magnitude below either bound.
+ *
+ * spec/state-machine.md ("Account entries") states every rule and its code.
  */
 #include "sm.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* A str that names something (degree, major, course, title, level,
+ * reason): non-empty, and without NUL (names are kept as C strings). */
 static int nonempty(struct sm_ctx *c, const msgpack_object *o,
                     const char *field)
 {
     if (o->via.str.size == 0)
         return SM_FAIL(c, CB_EVALUE, "body.%s: empty", field);
+    if (memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+        return SM_FAIL(c, CB_EVALUE, "body.%s: contains NUL", field);
     return 0;
 }
 
@@ -39,6 +56,24 @@ static int copy_str(struct sm_ctx *c, char *out, size_t cap,
     return 0;
 }
 
+/* Sets the entry's fee to per x qty; bad_value if it, or the account's fee
+ * total with it, would not fit in uint64. Fee-exempt accounts pay nothing
+ * (the loop zeroes c->fee for them too). */
+static int charge(struct sm_ctx *c, uint64_t per, uint64_t qty)
+{
+    c->fee = 0;
+    if (c->acct.fee_exempt || per == 0 || qty == 0)
+        return 0;
+    if (per > UINT64_MAX / qty)
+        return SM_FAIL(c, CB_EVALUE, "fee %llu x %llu overflows",
+                       (unsigned long long)per, (unsigned long long)qty);
+    uint64_t fee = per * qty;
+    if (c->acct.fees > UINT64_MAX - fee)
+        return SM_FAIL(c, CB_EVALUE, "the account's fee total overflows");
+    c->fee = fee;
+    return 0;
+}
+
 /* ---- sums over the account's recognitions ---- */
 struct sums {
     uint64_t total, by_class[3];
@@ -55,13 +90,13 @@ static int sum_one(void *ctx, const uint8_t id[32], const struct sm_item *it)
     struct sums *s = ctx;
     if (it->kind != SM_ITEM_RECOG || it->status != SM_RECOG_ACTIVE)
         return 0;
-    s->total += it->credits;
+    s->total = sat_add(s->total, it->credits);
     if (it->cls < 3)
-        s->by_class[it->cls] += it->credits;
+        s->by_class[it->cls] = sat_add(s->by_class[it->cls], it->credits);
     if (s->member != NULL && it->source == s->source &&
         strcmp(it->member, s->member) == 0 &&
         (s->skip == NULL || memcmp(id, s->skip, 32) != 0))
-        s->capped += it->credits;
+        s->capped = sat_add(s->capped, it->credits);
     return 0;
 }
 
@@ -80,11 +115,12 @@ static int check_cap(struct sm_ctx *c, const char *member, int source,
     struct sums s = {.source = source, .member = member, .skip = skip};
     if ((rv = sm_items_each(c->l, c->txn, c->acct_id, sum_one, &s)) != 0)
         return rv;
-    if (s.capped + adding > sp->max_credits)
+    uint64_t after = sat_add(s.capped, adding);
+    if (after > sp->max_credits)
         return SM_FAIL(c, CB_ECAP,
                        "%s credits recognised by %s would be %llu, cap %llu",
                        sm_source_name(source), member,
-                       (unsigned long long)(s.capped + adding),
+                       (unsigned long long)after,
                        (unsigned long long)sp->max_credits);
     return 0;
 }
@@ -92,7 +128,7 @@ static int check_cap(struct sm_ctx *c, const char *member, int source,
 /* The recognition named by refs[i], which must be active. */
 static int active_recog(struct sm_ctx *c, size_t i, struct sm_item *it)
 {
-    char what[24];
+    char what[32];
     snprintf(what, sizeof what, "refs[%zu]", i);
     int rv = sm_item_get(c, lg_entry_ref(c->e, i), SM_ITEM_RECOG, it, what);
     if (rv != 0)
@@ -179,6 +215,7 @@ int sm_account_open(struct sm_ctx *c)
 
     if ((rv = sm_account_create(c, c->e->id)) != 0)
         return rv;
+    /* sm_account_create zeroed c->acct and set its number */
     struct sm_account *a = &c->acct;
     memcpy(a->learner, learner, 32);
     a->fee_exempt = exempt->via.boolean;
@@ -191,8 +228,7 @@ int sm_account_open(struct sm_ctx *c)
     memcpy(k.account, c->e->id, 32);
     if ((rv = sm_key_put(c, learner, &k)) != 0)
         return rv;
-    c->fee = p.account_open;
-    return 0;
+    return charge(c, p.account_open, 1);
 }
 
 int sm_account_rekey(struct sm_ctx *c)
@@ -318,7 +354,8 @@ int sm_credit_recognize(struct sm_ctx *c)
                        dep.attendance, sm_source_name(dep.source),
                        (unsigned long long)sp->min_attendance);
     }
-    if ((rv = check_cap(c, c->member.name, dep.source, NULL, cr)) != 0)
+    if ((rv = check_cap(c, c->member.name, dep.source, NULL, cr)) != 0 ||
+        (rv = charge(c, p.per_credit, cr)) != 0)
         return rv;
 
     struct sm_item it = {
@@ -336,11 +373,9 @@ int sm_credit_recognize(struct sm_ctx *c)
     memcpy(it.member, c->member.name, SM_NAME_CAP);
     memcpy(dep.ref, c->e->id, 32);
     dep.recognitions++;
-    if ((rv = sm_item_put(c, c->e->id, &it)) != 0 ||
-        (rv = sm_item_put(c, dep_id, &dep)) != 0)
+    if ((rv = sm_item_put(c, c->e->id, &it)) != 0)
         return rv;
-    c->fee = p.per_credit * cr;
-    return 0;
+    return sm_item_put(c, dep_id, &dep);
 }
 
 /* ---- A3 ---- */
@@ -444,10 +479,18 @@ int sm_degree_link(struct sm_ctx *c)
             return rv;
         if (it.linked)
             return SM_FAIL(c, CB_ELINKED, "refs[%zu]: linked before", i);
-        added += it.credits;
+        added = sat_add(added, it.credits);
     }
     struct sm_policy p;
     if ((rv = sm_policy_effective(c, c->member.name, &p)) != 0)
+        return rv;
+    /* T counts the credits of linked recognitions as they are now, at link
+     * time; a later appeal does not change it. */
+    uint64_t before = c->acct.linked_credits, after = sat_add(before, added),
+             free_ = p.link_free_credits;
+    uint64_t over_before = before > free_ ? before - free_ : 0;
+    uint64_t over_after = after > free_ ? after - free_ : 0;
+    if ((rv = charge(c, p.per_credit, over_after - over_before)) != 0)
         return rv;
     for (size_t i = 0; i < c->e->nrefs; i++) {
         struct sm_item it;
@@ -457,11 +500,6 @@ int sm_degree_link(struct sm_ctx *c)
         if ((rv = sm_item_put(c, lg_entry_ref(c->e, i), &it)) != 0)
             return rv;
     }
-    uint64_t before = c->acct.linked_credits, after = before + added,
-             free_ = p.link_free_credits;
-    uint64_t over_before = before > free_ ? before - free_ : 0;
-    uint64_t over_after = after > free_ ? after - free_ : 0;
-    c->fee = p.per_credit * (over_after - over_before);
     c->acct.linked_credits = after;
     c->acct.links++;
     return 0;
@@ -660,8 +698,11 @@ int sm_class_change(struct sm_ctx *c)
         (rv = sm_body(c, f, 1)) != 0 || (rv = sm_refs(c, 1)) != 0)
         return rv;
     int k = sm_class_parse(cls);
+    if (k < 0)
+        return SM_FAIL(c, CB_EVALUE, "body.class: major or general");
     if (k != SM_CLASS_MAJOR && k != SM_CLASS_GENERAL)
-        return SM_FAIL(c, CB_ECLASS, "body.class: major or general");
+        return SM_FAIL(c, CB_ECLASS, "body.class: %s; class change only "
+                       "between major and general", sm_class_name(k));
     struct sm_item it;
     if ((rv = active_recog(c, 0, &it)) != 0)
         return rv;
@@ -669,7 +710,7 @@ int sm_class_change(struct sm_ctx *c)
         return SM_FAIL(c, CB_ECOMPATIBLE,
                        "refs[0]: its deposit is not flagged compatible");
     if (it.cls != SM_CLASS_MAJOR && it.cls != SM_CLASS_GENERAL)
-        return SM_FAIL(c, CB_ECLASS, "refs[0]: class %s; A7 changes only "
+        return SM_FAIL(c, CB_ECLASS, "refs[0]: class %s; class change only "
                        "between major and general", sm_class_name(it.cls));
     if (it.cls == k)
         return SM_FAIL(c, CB_ESAMECLASS, "refs[0]: already %s",
