@@ -1,0 +1,87 @@
+/*
+ * credbank: the command-line tool of the credbank ledger.
+ *
+ * A table of subcommands, one file each (cmd_*.c). Exit status: 0 success,
+ * 1 failure or invalid input, 2 usage. spec/cli.md is the reference.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct cli_cmd commands[] = {
+    {"keygen", cmd_keygen, "keygen NAME [-o FILE]",
+     "make an Ed25519 key file, print its verifier key"},
+    {"genesis", cmd_genesis,
+     "genesis build FILE.json --key FOUNDER.key [-o genesis.cbe]",
+     "build and sign a consortium's genesis entry"},
+    {"sign", cmd_sign, "sign FILE.cbe --key K.key [-o OUT.cbe]",
+     "add a signature to a signed entry"},
+    {"entry", cmd_entry, "entry build|sign|inspect ...",
+     "build, co-sign or inspect entries"},
+    {"submit", cmd_submit, "submit FILE.cbe... --dir LEDGERDIR [--json]",
+     "apply signed entries to a local ledger"},
+    {"log", cmd_log, "log root|prove|verify-proof|append|get ...",
+     "the Merkle log: roots, proofs, leaves"},
+    {"seal", cmd_seal, "seal --dir D --key NODE.key",
+     "append a seal (local stand-in for the node)"},
+    {"cosign", cmd_cosign, "cosign --dir D --key NODE.key --name MEMBER",
+     "cosign the newest seal (local stand-in for the node)"},
+    {"checkpoint", cmd_checkpoint, "checkpoint --dir D [--json]",
+     "print the newest final checkpoint note"},
+    {"status", cmd_status, "status --dir D [--json]",
+     "the ledger's head"},
+    {"members", cmd_members, "members --dir D [--json]",
+     "members, keys and policies"},
+    {"account", cmd_account, "account show|history ID --dir D [--json]",
+     "a learner account's view and entries"},
+    {"demo", cmd_demo, "demo [--out DIR]",
+     "walk a learner through A1-A7 in a local ledger"},
+    {"help", cmd_help, "help", "this list"},
+    {"version", cmd_version, "version", "print the version"},
+};
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("usage: credbank <command> [arguments]\n\n"
+           "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        printf("  %-11s %s\n", commands[i].name, commands[i].summary);
+    printf("\nRun \"credbank <command> --help\" for a command's arguments; "
+           "spec/cli.md is the reference.\n"
+           "Exit status: 0 success, 1 failure, 2 usage.\n");
+    return CLI_OK;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("credbank 0.1.0\n");
+    return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (cy_init() != 0) {
+        fprintf(stderr, "credbank: cannot initialise libsodium (%s)\n",
+                cb_errname(CB_EINTERNAL));
+        return CLI_FAIL;
+    }
+    if (argc < 2) {
+        cmd_help(0, NULL);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+        return cmd_help(0, NULL);
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(0, NULL);
+    return cli_dispatch("credbank", commands,
+                        sizeof commands / sizeof commands[0], argc - 1,
+                        argv + 1);
+}
