@@ -1,0 +1,381 @@
+/*
+ * bench_apply: state-machine apply throughput against the Ed25519 verify
+ * bound measured in the same run, and account-view read latency.
+ *
+ *   bench_apply [--entries N] [--accounts M] [--batch B] [--threads T]
+ *
+ * Prints a table. Entries are realistic: outcome deposits and credit
+ * recognitions (about 300-450 bytes signed), half of the recognitions
+ * co-signed by the learner. Durable: LMDB syncs every batch.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <credbank/codec.h>
+#include <credbank/crypto.h>
+#include <credbank/entry.h>
+#include <credbank/ledger.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int rv, const char *msg)
+{
+    fprintf(stderr, "bench_apply: %s: %s (%s)\n", what, msg ? msg : "",
+            cb_errname(rv));
+    exit(1);
+}
+
+/* ---- raw verify rate ---- */
+struct vjob {
+    uint8_t msg[400], sig[64], pk[32];
+    double secs;
+    atomic_long *count;
+};
+
+static void *verify_loop(void *arg)
+{
+    struct vjob *j = arg;
+    long n = 0;
+    double end = now() + j->secs;
+    while (now() < end) {
+        for (int i = 0; i < 64; i++)
+            if (cy_verify(j->sig, j->msg, sizeof j->msg, j->pk) != 0)
+                abort();
+        n += 64;
+    }
+    atomic_fetch_add(j->count, n);
+    return NULL;
+}
+
+static double verify_rate(int threads)
+{
+    struct cy_key k;
+    uint8_t seed[32] = {1};
+    cy_key_from_seed(&k, "bench", seed);
+    atomic_long count = 0;
+    struct vjob j;
+    memset(j.msg, 7, sizeof j.msg);
+    cy_sign(j.sig, j.msg, sizeof j.msg, &k);
+    memcpy(j.pk, k.pk, 32);
+    j.secs = 1.0;
+    j.count = &count;
+    pthread_t t[16];
+    double t0 = now();
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, verify_loop, &j);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    return (double)atomic_load(&count) / (now() - t0);
+}
+
+/* ---- entry building ---- */
+static struct cy_key bank, bank_node, uni, uni_node, prov, prov_node;
+static uint8_t ledger_id[32];
+static uint64_t ts = 1700000000000ull;
+
+static void key(struct cy_key *k, const char *name)
+{
+    uint8_t seed[32];
+    cy_sha256(seed, name, strlen(name));
+    cy_key_from_seed(k, name, seed);
+}
+
+static char *hexs(const uint8_t *b, char out[70])
+{
+    memcpy(out, "hex:", 4);
+    cy_hex(out + 4, b, 32);
+    return out;
+}
+
+/* Signed entry bytes (malloc'd) of the given fields and JSON body. */
+static uint8_t *build(enum lg_type type, const struct cy_key *author,
+                      const uint8_t *account, const uint8_t *ref,
+                      const char *body_json, const struct cy_key *const *co,
+                      size_t nco, size_t *len)
+{
+    json_error_t je;
+    json_t *j = json_loads(body_json, 0, &je);
+    if (j == NULL) {
+        fprintf(stderr, "bad JSON: %s\n%s\n", je.text, body_json);
+        exit(1);
+    }
+    struct lg_w body, e, s;
+    lg_w_init(&body);
+    lg_w_init(&e);
+    lg_w_init(&s);
+    struct cb_err err = {0, ""};
+    if (lg_w_json(&body, j, &err) != 0)
+        die("body", err.code, err.msg);
+    json_decref(j);
+    const uint8_t(*refs)[32] = (const uint8_t(*)[32])ref;
+    struct lg_entry_spec spec = {
+        .ledger = type == LG_T_GENESIS ? NULL : ledger_id,
+        .type = type, .author = author->pk, .ts = ++ts, .account = account,
+        .refs = refs, .nrefs = ref ? 1 : 0,
+        .body = lg_w_data(&body), .body_len = lg_w_len(&body)};
+    if (lg_entry_encode(&e, &spec) != 0)
+        die("encode", CB_EINVAL, NULL);
+    struct lg_sig sigs[16];
+    uint8_t raw[16][64];
+    lg_entry_sign(raw[0], lg_w_data(&e), lg_w_len(&e), author);
+    sigs[0] = (struct lg_sig){author->pk, raw[0]};
+    for (size_t i = 0; i < nco; i++) {
+        lg_entry_sign(raw[i + 1], lg_w_data(&e), lg_w_len(&e), co[i]);
+        sigs[i + 1] = (struct lg_sig){co[i]->pk, raw[i + 1]};
+    }
+    if (lg_signed_encode(&s, lg_w_data(&e), lg_w_len(&e), author->pk, sigs,
+                         nco + 1) != 0)
+        die("sign", CB_EINVAL, NULL);
+    uint8_t *out = lg_w_take(&s, len);
+    lg_w_release(&body);
+    lg_w_release(&e);
+    lg_w_release(&s);
+    return out;
+}
+
+static void apply1(struct lg_ledger *l, uint8_t *p, size_t len, uint8_t id[32])
+{
+    struct lg_buf b = {p, len};
+    struct lg_result r;
+    struct cb_err err = {0, ""};
+    int rv = lg_apply(l, 0, &b, 1, &r, NULL, &err);
+    if (rv != 0)
+        die("apply", rv, err.msg);
+    if (r.code != 0)
+        die("entry", r.code, r.msg);
+    if (id)
+        memcpy(id, r.id, 32);
+    free(p);
+}
+
+static void genesis(struct lg_ledger *l)
+{
+    char h[6][70], body[4096];
+    snprintf(body, sizeof body,
+        "{\"cosign_quorum\":2,\"governance_quorum\":2,\"members\":["
+        "{\"issuers\":[\"%s\"],\"name\":\"bank\",\"node\":\"%s\","
+        "\"roles\":[\"registrar\",\"recognizer\"]},"
+        "{\"issuers\":[\"%s\"],\"name\":\"university\",\"node\":\"%s\","
+        "\"roles\":[\"recognizer\",\"provider\"]},"
+        "{\"issuers\":[\"%s\"],\"name\":\"provider\",\"node\":\"%s\","
+        "\"roles\":[\"provider\"]}],"
+        "\"policy\":{\"degrees\":{\"bachelor\":{\"general\":30,\"major\":60,"
+        "\"total\":140}},\"fees\":{\"account_open\":4000,\"currency\":\"KRW\","
+        "\"link_free_credits\":80,\"per_credit\":1000},\"seal_interval_ms\":20,"
+        "\"sources\":{\"mooc\":{\"min_attendance\":80,\"min_grade\":60}}}}",
+        hexs(bank.pk, h[0]), hexs(bank_node.pk, h[1]), hexs(uni.pk, h[2]),
+        hexs(uni_node.pk, h[3]), hexs(prov.pk, h[4]),
+        hexs(prov_node.pk, h[5]));
+    const struct cy_key *co[] = {&bank_node, &uni, &uni_node, &prov,
+                                 &prov_node};
+    size_t len;
+    uint8_t *p = build(LG_T_GENESIS, &bank, NULL, NULL, body, co, 5, &len);
+    struct lg_signed s;
+    lg_signed_init(&s);
+    struct cb_err err;
+    if (lg_signed_decode(&s, p, len, &err) != 0)
+        die("genesis", err.code, err.msg);
+    memcpy(ledger_id, s.e.id, 32);
+    lg_signed_release(&s);
+    apply1(l, p, len, NULL);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    long nentries = 100000, naccounts = 20000, batch = 1000;
+    unsigned threads = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--entries"))
+            nentries = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--accounts"))
+            naccounts = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--batch"))
+            batch = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads"))
+            threads = (unsigned)atoi(argv[i + 1]);
+    }
+    if (cy_init() != 0)
+        return 1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads == 0)
+        threads = cpus > 0 ? (unsigned)cpus : 1;
+    key(&bank, "bank");
+    key(&bank_node, "bank-node");
+    key(&uni, "university");
+    key(&uni_node, "university-node");
+    key(&prov, "provider");
+    key(&prov_node, "provider-node");
+
+    double v1 = verify_rate(1), vn = verify_rate((int)threads);
+
+    char dir[] = "/tmp/credbank-bench-XXXXXX";
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    struct lg_ledger *l;
+    struct cb_err err = {0, ""};
+    struct lg_open_opts o = {.verify_threads = threads};
+    int rv = lg_ledger_open(&l, dir, &o, &err);
+    if (rv != 0)
+        die("open", rv, err.msg);
+    genesis(l);
+
+    /* accounts (opened in batches, not timed) */
+    fprintf(stderr, "opening %ld accounts...\n", naccounts);
+    uint8_t(*accts)[32] = malloc((size_t)naccounts * 32);
+    struct cy_key learner;
+    struct lg_buf *bufs = malloc(sizeof *bufs * (size_t)batch);
+    struct lg_result *res = malloc(sizeof *res * (size_t)batch);
+    for (long a = 0; a < naccounts;) {
+        long n = 0;
+        for (; n < batch && a + n < naccounts; n++) {
+            char name[32], body[600], h[3][70];
+            snprintf(name, sizeof name, "learner-%ld", a + n);
+            key(&learner, name);
+            uint8_t pii[32];
+            cy_sha256(pii, name, strlen(name));
+            snprintf(body, sizeof body,
+                     "{\"degree\":\"bachelor\",\"education\":{\"evidence\":"
+                     "\"%s\",\"level\":\"high_school\"},\"fee_exempt\":false,"
+                     "\"learner_key\":\"%s\",\"major\":\"computer science\","
+                     "\"pii\":\"%s\"}",
+                     hexs(pii, h[0]), hexs(learner.pk, h[1]), hexs(pii, h[2]));
+            const struct cy_key *co[] = {&learner};
+            size_t len;
+            uint8_t *p = build(LG_T_ACCOUNT_OPEN, &bank, NULL, NULL, body, co,
+                               1, &len);
+            bufs[n] = (struct lg_buf){p, len};
+        }
+        if ((rv = lg_apply(l, 0, bufs, (size_t)n, res, NULL, &err)) != 0)
+            die("apply", rv, err.msg);
+        for (long i = 0; i < n; i++) {
+            if (res[i].code != 0)
+                die("account.open", res[i].code, res[i].msg);
+            memcpy(accts[a + i], res[i].id, 32);
+            free((void *)bufs[i].p);
+        }
+        a += n;
+    }
+
+    /* the timed workload: deposit then recognition, half co-signed */
+    fprintf(stderr, "building %ld entries...\n", nentries);
+    struct lg_buf *all = malloc(sizeof *all * (size_t)nentries);
+    size_t bytes = 0;
+    long sigs = 0;
+    for (long i = 0; i < nentries; i += 2) {
+        const uint8_t *acct = accts[(i / 2) % naccounts];
+        char body[600], h[70];
+        uint8_t ev[32];
+        cy_sha256(ev, &i, sizeof i);
+        snprintf(body, sizeof body,
+                 "{\"attendance\":95,\"compatible\":true,\"course\":"
+                 "\"CS%ld Data structures and algorithms\",\"credits\":3,"
+                 "\"evidence\":\"%s\",\"grade\":91,\"source\":\"mooc\","
+                 "\"term\":\"2024Q3\",\"title\":\"Data structures, "
+                 "algorithms and their analysis (K-MOOC)\"}",
+                 i, hexs(ev, h));
+        size_t len;
+        uint8_t *p = build(LG_T_OUTCOME_DEPOSIT, &uni, acct, NULL, body, NULL,
+                           0, &len);
+        all[i] = (struct lg_buf){p, len};
+        bytes += len;
+        sigs++;
+        if (i + 1 >= nentries)
+            break;
+        struct lg_signed s;
+        lg_signed_init(&s);
+        lg_signed_decode(&s, p, len, &err);
+        uint8_t dep[32];
+        memcpy(dep, s.e.id, 32);
+        lg_signed_release(&s);
+        char lname[32];
+        snprintf(lname, sizeof lname, "learner-%ld", (i / 2) % naccounts);
+        key(&learner, lname);
+        const struct cy_key *co[] = {&learner};
+        int cos = (i / 2) % 2;
+        p = build(LG_T_CREDIT_RECOGNIZE, &bank, acct, dep,
+                  "{\"class\":\"major\",\"credits\":3,\"term\":\"2024Q4\"}",
+                  co, (size_t)cos, &len);
+        all[i + 1] = (struct lg_buf){p, len};
+        bytes += len;
+        sigs += 1 + cos;
+    }
+
+    double t0 = now();
+    long applied = 0;
+    for (long i = 0; i < nentries; i += batch) {
+        size_t n = (size_t)(nentries - i < batch ? nentries - i : batch);
+        if ((rv = lg_apply(l, 0, all + i, n, res, NULL, &err)) != 0)
+            die("apply", rv, err.msg);
+        for (size_t k = 0; k < n; k++) {
+            if (res[k].code != 0)
+                die("workload entry", res[k].code, res[k].msg);
+            applied++;
+        }
+    }
+    double secs = now() - t0;
+    double rate = applied / secs;
+    double sig_per_entry = (double)sigs / (double)nentries;
+    double bound = vn / sig_per_entry;
+
+    /* account view reads */
+    int samples = 10000;
+    double *lat = malloc(sizeof *lat * (size_t)samples);
+    srand(1);
+    for (int i = 0; i < samples; i++) {
+        const uint8_t *acct = accts[rand() % naccounts];
+        json_t *j;
+        double a = now();
+        if ((rv = lg_account_view(l, acct, &j, &err)) != 0)
+            die("view", rv, err.msg);
+        lat[i] = now() - a;
+        json_decref(j);
+    }
+    qsort(lat, (size_t)samples, sizeof *lat, cmp_d);
+
+    printf("| measure | value | target | met |\n|---|---|---|---|\n");
+    printf("| Ed25519 verify, 1 thread (~400 B) | %.0f/s | — | — |\n", v1);
+    printf("| Ed25519 verify, %u threads | %.0f/s | — | — |\n", threads, vn);
+    printf("| workload: entries, avg bytes, sigs/entry | %ld, %.0f B, %.2f "
+           "| — | — |\n", nentries, (double)bytes / nentries, sig_per_entry);
+    printf("| apply (durable, batch %ld, %u verify threads) | %.0f entries/s "
+           "| — | — |\n", batch, threads, rate);
+    printf("| verify bound for this workload | %.0f entries/s | — | — |\n",
+           bound);
+    printf("| apply / bound | %.0f%% | >= 90%% | %s |\n", 100 * rate / bound,
+           rate / bound >= 0.9 ? "yes" : "no");
+    printf("| account view p50 (%ld accounts) | %.1f us | — | — |\n",
+           naccounts, 1e6 * lat[samples / 2]);
+    printf("| account view p99 (%ld accounts) | %.1f us | < 1000 us | %s |\n",
+           naccounts, 1e6 * lat[samples * 99 / 100],
+           lat[samples * 99 / 100] < 1e-3 ? "yes" : "no");
+
+    for (long i = 0; i < nentries; i++)
+        free((void *)all[i].p);
+    free(all);
+    free(lat);
+    free(bufs);
+    free(res);
+    free(accts);
+    lg_ledger_close(l);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
