@@ -1,0 +1,793 @@
+/*
+ * The Raft state machine and the leader's write path.
+ *
+ * A Raft entry is a batch: a canonical MessagePack array of bin, each bin one
+ * signed entry. Every node applies a batch with lg_apply tagged with the Raft
+ * index (raft 0.15 sets last_applied after the FSM returns, so the index of
+ * the entry being applied is raft_last_applied() + 1); replay after a crash
+ * is idempotent in the ledger.
+ *
+ * The leader keeps one queue of entries already checked (lg_check) and
+ * proposes everything queued as ONE raft_apply per loop iteration (a
+ * uv_check handle), capped at ND_BATCH_MAX_ENTRIES / ND_BATCH_MAX_BYTES.
+ * Writes are accepted only once a raft_barrier of the current term has
+ * applied. The FSM keeps the per-entry results of the last batch; the apply
+ * callback, which raft 0.15 fires synchronously right after the FSM on the
+ * leader, picks them up (no heap result goes through raft, so nothing leaks
+ * on followers or for entries of earlier terms).
+ *
+ * Seals: every seal_interval_ms the leader, if entries other than seals and
+ * cosigns arrived since the last seal, marks a seal due; proposals then wait
+ * until no batch is in flight, so the seal body (lg_seal_body: the applied
+ * state) is exactly what apply will recompute, and the seal heads the next
+ * batch. Cosigns: after each batch, every node that sees a new newest seal
+ * (within 60 s of its clock) signs its checkpoint body and sends the cosign
+ * to the leader (queued locally when it is the leader).
+ *
+ * Fail-stop: a batch that fails at the storage level stops all further
+ * applying (the Raft log keeps the batches; a restart replays them).
+ * Divergence: see spec/node.md.
+ */
+#include "node.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include <credbank/codec.h>
+#include <credbank/entry.h>
+
+static struct raft_transfer transfer;
+static bool transfer_started;
+
+bool nd_leader_ready(void)
+{
+    return raft_state(&nd.raft) == RAFT_LEADER &&
+           nd.ready_term == nd.raft.current_term && !nd.failed &&
+           !nd.diverged && !nd.closing;
+}
+
+void nd_pending_free(struct nd_pending *p)
+{
+    if (p == NULL)
+        return;
+    if (p->hook != NULL)
+        *p->hook = NULL;
+    free(p->bytes);
+    free(p);
+}
+
+void nd_count_rejection(int code)
+{
+    int i = code - CB__FIRST;
+    if (i > 0 && i < ND_MAX_CODES)
+        nd.m.rejections[i]++;
+}
+
+void nd_queue(struct nd_pending *p)
+{
+    p->next = NULL;
+    *nd.queue_tail = p;
+    nd.queue_tail = &p->next;
+    nd.queue_len++;
+}
+
+static void queue_push_front(struct nd_pending *p)
+{
+    p->next = nd.queue;
+    nd.queue = p;
+    if (nd.queue_tail == &nd.queue)
+        nd.queue_tail = &p->next;
+    nd.queue_len++;
+}
+
+/* ---- building the node's own entries ---- */
+
+static int make_entry(enum lg_type type, const uint8_t *ledger, uint64_t ts,
+                      const uint8_t (*refs)[32], size_t nrefs,
+                      const uint8_t *body, size_t body_len,
+                      struct nd_pending **out)
+{
+    struct lg_w e, s;
+    lg_w_init(&e);
+    lg_w_init(&s);
+    struct lg_entry_spec spec = {
+        .ledger = ledger,
+        .type = type,
+        .author = nd.key.pk,
+        .ts = ts,
+        .nonce = NULL,
+        .account = NULL,
+        .refs = refs,
+        .nrefs = nrefs,
+        .body = body,
+        .body_len = body_len,
+    };
+    uint8_t sig[64];
+    int rv = lg_entry_encode(&e, &spec);
+    if (rv == 0)
+        rv = lg_w_error(&e);
+    if (rv == 0)
+        rv = lg_entry_sign(sig, lg_w_data(&e), lg_w_len(&e), &nd.key);
+    if (rv == 0) {
+        struct lg_sig sg = {nd.key.pk, sig};
+        rv = lg_signed_encode(&s, lg_w_data(&e), lg_w_len(&e), nd.key.pk,
+                              &sg, 1);
+    }
+    if (rv == 0)
+        rv = lg_w_error(&s);
+    if (rv == 0) {
+        struct nd_pending *p = calloc(1, sizeof *p);
+        if (p == NULL) {
+            rv = CB_ENOMEM;
+        } else {
+            p->bytes = lg_w_take(&s, &p->len);
+            p->t_start = uv_now(&nd.loop);
+            if (p->bytes == NULL) {
+                free(p);
+                rv = CB_ENOMEM;
+            } else {
+                *out = p;
+            }
+        }
+    }
+    lg_w_release(&e);
+    lg_w_release(&s);
+    return rv;
+}
+
+static int make_seal(struct nd_pending **out)
+{
+    struct lg_status st;
+    int rv = lg_status(nd.l, &st);
+    if (rv != 0)
+        return rv;
+    struct lg_w body;
+    lg_w_init(&body);
+    rv = lg_seal_body(nd.l, &body);
+    if (rv == 0)
+        rv = lg_w_error(&body);
+    if (rv == 0) {
+        uint64_t ts = nd_now_ms();
+        if (st.has_seal && ts < st.last_seal_ts)
+            ts = st.last_seal_ts;
+        rv = make_entry(LG_T_SEAL, st.ledger_id, ts, NULL, 0,
+                        lg_w_data(&body), lg_w_len(&body), out);
+        if (rv == 0)
+            (*out)->is_seal = true;
+    }
+    lg_w_release(&body);
+    return rv;
+}
+
+static int seal_id_of(uint64_t index, uint8_t id[32])
+{
+    MDB_txn *txn;
+    int rv = mdb_txn_begin(lg_ledger_env(nd.l), NULL, MDB_RDONLY, &txn);
+    if (rv != 0)
+        return CB_EIO;
+    const uint8_t *leaf;
+    size_t len;
+    rv = lg_log_get(lg_ledger_log(nd.l), txn, index, &leaf, &len);
+    if (rv == 0) {
+        struct lg_signed s;
+        struct cb_err err = {0, ""};
+        lg_signed_init(&s);
+        rv = lg_signed_decode(&s, leaf, len, &err);
+        if (rv == 0)
+            memcpy(id, s.e.id, 32);
+        lg_signed_release(&s);
+    }
+    mdb_txn_abort(txn);
+    return rv;
+}
+
+static int make_cosign(const struct lg_status *st, struct nd_pending **out)
+{
+    char note[512];
+    size_t nlen = 0;
+    uint8_t seal_id[32];
+    int rv = lg_checkpoint_body(nd.l, st->last_seal, note, sizeof note, &nlen);
+    if (rv == 0)
+        rv = seal_id_of(st->last_seal, seal_id);
+    if (rv != 0)
+        return rv;
+    uint8_t sig[64];
+    cy_sign(sig, note, nlen, &nd.key);
+    struct lg_w body;
+    lg_w_init(&body);
+    lg_w_map(&body, 2); /* canonical key order: sig, size */
+    lg_w_cstr(&body, "sig");
+    lg_w_bin(&body, sig, 64);
+    lg_w_cstr(&body, "size");
+    lg_w_uint(&body, st->last_seal);
+    rv = lg_w_error(&body);
+    if (rv == 0) {
+        const uint8_t(*refs)[32] = (const uint8_t(*)[32])seal_id;
+        rv = make_entry(LG_T_COSIGN, st->ledger_id, nd_now_ms(), refs, 1,
+                        lg_w_data(&body), lg_w_len(&body), out);
+        if (rv == 0)
+            (*out)->is_cosign = true;
+    }
+    lg_w_release(&body);
+    return rv;
+}
+
+/* After a batch: cosign the newest seal if it is new to us. */
+static void cosign_new_seal(void)
+{
+    struct lg_status st;
+    if (lg_status(nd.l, &st) != 0 || !st.has_seal)
+        return;
+    if (nd.cosigned_any && st.last_seal == nd.cosigned_seal)
+        return;
+    nd.cosigned_any = true;
+    nd.cosigned_seal = st.last_seal;
+    int64_t skew = (int64_t)nd_now_ms() - (int64_t)st.last_seal_ts;
+    if (skew > ND_COSIGN_WINDOW_MS || skew < -ND_COSIGN_WINDOW_MS)
+        return; /* old (replay) or a clock we do not trust: no cosign */
+    struct nd_pending *p = NULL;
+    int rv = make_cosign(&st, &p);
+    if (rv != 0) {
+        fprintf(stderr, "credbankd: cannot cosign seal %" PRIu64 ": %s\n",
+                st.last_seal, cb_errname(rv));
+        return;
+    }
+    nd.m.cosigns_sent++;
+    if (raft_state(&nd.raft) == RAFT_LEADER) {
+        nd_queue(p);
+    } else {
+        nd_client_send_cosign(p->bytes, p->len);
+        nd_pending_free(p);
+    }
+}
+
+/* ---- finality ---- */
+
+static uint64_t last_final_seen = UINT64_MAX;
+
+static void finality_progress(bool force)
+{
+    if (nd.final_head == NULL)
+        return;
+    struct lg_status st;
+    if (lg_status(nd.l, &st) != 0 || !st.has_final)
+        return;
+    if (!force && st.final_seal == last_final_seen)
+        return;
+    last_final_seen = st.final_seal;
+    uint64_t now = uv_now(&nd.loop);
+    struct nd_pending **pp = &nd.final_head, *p;
+    nd.final_tail = &nd.final_head;
+    while ((p = *pp) != NULL) {
+        if (p->index <= st.final_seal) {
+            *pp = p->next;
+            nd.m.finality_seconds_sum += (double)(now - p->t_start) / 1e3;
+            nd.m.finality_count++;
+            nd_reply_ok(p, st.final_seal + 1);
+            nd_pending_free(p);
+        } else {
+            pp = &p->next;
+            nd.final_tail = pp;
+        }
+    }
+    nd.final_tail = pp;
+}
+
+static void final_add(struct nd_pending *p)
+{
+    p->next = NULL;
+    p->deadline = p->t_start + ND_FINAL_TIMEOUT_MS;
+    *nd.final_tail = p;
+    nd.final_tail = &p->next;
+}
+
+static void finality_timeouts(void)
+{
+    uint64_t now = uv_now(&nd.loop);
+    struct nd_pending **pp = &nd.final_head, *p;
+    while ((p = *pp) != NULL) {
+        if (p->req == NULL || now >= p->deadline) {
+            *pp = p->next;
+            if (p->req != NULL)
+                nd_reply_pending_err(p, CB_ETIMEOUT,
+                                     "applied, but not final in time");
+            nd_pending_free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+    nd.final_tail = pp;
+}
+
+/* ---- divergence ---- */
+
+static void diverge(const char *fmt, const char *what, uint64_t index)
+{
+    if (nd.diverged)
+        return;
+    nd.diverged = true;
+    snprintf(nd.divmsg, sizeof nd.divmsg, fmt, what, index);
+    fprintf(stderr, "credbankd: DIVERGED: %s\n", nd.divmsg);
+}
+
+/* Looks at the refusals of a batch: remembers refused seals (seal_mismatch)
+ * and counts distinct authors of refused cosigns of those seals. */
+static void watch_refusals(const struct lg_buf *e, const struct lg_result *res,
+                           size_t n, uint64_t raft_index)
+{
+    struct lg_status st;
+    bool have_st = false;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].code == 0)
+            continue;
+        nd_count_rejection(res[i].code);
+        if (e[i].p == NULL)
+            continue;
+        struct lg_signed s;
+        struct cb_err err = {0, ""};
+        lg_signed_init(&s);
+        if (lg_signed_decode(&s, e[i].p, e[i].len, &err) != 0) {
+            lg_signed_release(&s);
+            continue;
+        }
+        if (s.e.type == LG_T_SEAL && res[i].code == CB_ESEAL) {
+            struct nd_refused *r = &nd.refused[nd.nrefused++ % 8];
+            memset(r, 0, sizeof *r);
+            memcpy(r->seal, s.e.id, 32);
+            fprintf(stderr, "credbankd: refused seal at raft index %" PRIu64
+                    ": %s\n", raft_index, res[i].msg);
+        } else if (s.e.type == LG_T_COSIGN && s.e.nrefs == 1 &&
+                   res[i].code != CB_ECOSIGNDUP) {
+            const uint8_t *ref = lg_entry_ref(&s.e, 0);
+            unsigned lim = nd.nrefused < 8 ? nd.nrefused : 8;
+            for (unsigned k = 0; k < lim; k++) {
+                struct nd_refused *r = &nd.refused[k];
+                if (memcmp(r->seal, ref, 32) != 0)
+                    continue;
+                bool seen = false;
+                for (unsigned a = 0; a < r->nauthors; a++)
+                    if (memcmp(r->authors[a], s.e.author, 32) == 0)
+                        seen = true;
+                if (!seen && r->nauthors < ND_MAX_PEERS)
+                    memcpy(r->authors[r->nauthors++], s.e.author, 32);
+                if (!have_st)
+                    have_st = lg_status(nd.l, &st) == 0;
+                if (have_st && r->nauthors >= st.cosign_quorum)
+                    diverge("a seal this node refused (%s) has cosigns of "
+                            "a cosign quorum; raft index %" PRIu64,
+                            "seal_mismatch", raft_index);
+            }
+        }
+        lg_signed_release(&s);
+    }
+}
+
+/* ---- the FSM ---- */
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
+                     void **result)
+{
+    (void)fsm;
+    *result = NULL;
+    uint64_t index = raft_last_applied(&nd.raft) + 1;
+    free(nd.last_res);
+    nd.last_res = NULL;
+    if (nd.failed || nd.diverged)
+        return 0; /* stopped: the Raft log keeps the batch */
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    if (msgpack_unpack_next(&u, buf->base, buf->len, &off) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        u.data.type != MSGPACK_OBJECT_ARRAY || off != buf->len) {
+        fprintf(stderr, "credbankd: raft index %" PRIu64
+                ": not a batch, skipped\n", index);
+        msgpack_unpacked_destroy(&u);
+        return 0;
+    }
+    size_t n = u.data.via.array.size;
+    struct lg_buf *e = calloc(n ? n : 1, sizeof *e);
+    struct lg_result *res = calloc(n ? n : 1, sizeof *res);
+    if (e == NULL || res == NULL) {
+        nd.failed = true;
+        snprintf(nd.failmsg, sizeof nd.failmsg,
+                 "out of memory at raft index %" PRIu64, index);
+        free(e);
+        free(res);
+        msgpack_unpacked_destroy(&u);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *o = &u.data.via.array.ptr[i];
+        if (o->type == MSGPACK_OBJECT_BIN) {
+            e[i].p = (const uint8_t *)o->via.bin.ptr;
+            e[i].len = o->via.bin.size;
+        } else { /* never from our leader; lg_apply refuses it */
+            e[i].p = (const uint8_t *)"";
+            e[i].len = 0;
+        }
+    }
+    bool replayed = false;
+    struct cb_err err = {0, ""};
+    uint64_t t0 = uv_hrtime();
+    int rv = lg_apply(nd.l, index, e, n, res, &replayed, &err);
+    double secs = (double)(uv_hrtime() - t0) / 1e9;
+    if (rv != 0) {
+        nd.failed = true;
+        snprintf(nd.failmsg, sizeof nd.failmsg,
+                 "apply of raft index %" PRIu64 " failed (%s): %s", index,
+                 cb_errname(rv), cb_errmsg(&err));
+        fprintf(stderr, "credbankd: FAIL-STOP: %s\n", nd.failmsg);
+        free(res);
+        res = NULL;
+    } else if (replayed) {
+        free(res);
+        res = NULL;
+    } else {
+        nd.m.apply_seconds_sum += secs;
+        nd.m.apply_count++;
+        nd.m.batch_count++;
+        nd.m.batch_sum += n;
+        static const size_t lim[7] = {1, 4, 16, 64, 256, 1024, 4096};
+        unsigned b = 0;
+        while (b < 7 && n > lim[b])
+            b++;
+        nd.m.batch_buckets[b]++;
+        watch_refusals(e, res, n, index);
+    }
+    free(e);
+    msgpack_unpacked_destroy(&u);
+    nd.last_res = res;
+    nd.last_res_index = index;
+    nd.last_res_n = n;
+    if (res != NULL && !nd.failed && !nd.diverged) {
+        cosign_new_seal();
+        finality_progress(false);
+    }
+    return 0;
+}
+
+/* The snapshot is metadata only: the ledger is its own history. */
+struct snapmeta {
+    uint8_t magic[8];      /* "cbsnap1\0" */
+    uint64_t size;         /* little-endian host order (same build) */
+    uint8_t root[32];
+    uint8_t ledger_id[32];
+};
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                        unsigned *n)
+{
+    (void)fsm;
+    struct lg_status st;
+    if (lg_status(nd.l, &st) != 0)
+        return RAFT_IOERR;
+    struct snapmeta *m = raft_malloc(sizeof *m);
+    *bufs = raft_malloc(sizeof **bufs);
+    if (m == NULL || *bufs == NULL) {
+        raft_free(m);
+        raft_free(*bufs);
+        return RAFT_NOMEM;
+    }
+    memcpy(m->magic, "cbsnap1", 8);
+    m->size = st.size;
+    memcpy(m->root, st.root, 32);
+    memcpy(m->ledger_id, st.ledger_id, 32);
+    (*bufs)[0].base = m;
+    (*bufs)[0].len = sizeof *m;
+    *n = 1;
+    return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    (void)fsm;
+    struct lg_status st;
+    int rv = 0;
+    if (lg_status(nd.l, &st) != 0) {
+        rv = RAFT_IOERR;
+    } else if (buf->len != sizeof(struct snapmeta) ||
+               memcmp(((struct snapmeta *)buf->base)->magic, "cbsnap1", 8)) {
+        rv = RAFT_MALFORMED;
+    } else {
+        const struct snapmeta *m = buf->base;
+        if (memcmp(m->ledger_id, st.ledger_id, 32) != 0) {
+            fprintf(stderr, "credbankd: snapshot of another ledger\n");
+            rv = RAFT_MALFORMED;
+        } else if (m->size > st.size) {
+            fprintf(stderr, "credbankd: snapshot at size %" PRIu64
+                    " is ahead of the local ledger (size %" PRIu64
+                    "): catch-up over the API is not implemented\n",
+                    m->size, st.size);
+            rv = RAFT_MALFORMED;
+        }
+    }
+    raft_free(buf->base);
+    return rv;
+}
+
+/* ---- proposing ---- */
+
+static void reply_or_resend(struct nd_pending *p, int code, const char *msg)
+{
+    if (p->is_seal) {
+        nd.seal_pending = false;
+    } else if (p->is_cosign && p->req == NULL) {
+        if (!nd.failed && !nd.diverged && !nd.closing)
+            nd_client_send_cosign(p->bytes, p->len);
+    } else if (code == CB_ENOTLEADER) {
+        if (p->req != NULL) {
+            h2o_req_t *req = p->req;
+            p->req = NULL;
+            if (p->hook != NULL) {
+                *p->hook = NULL;
+                p->hook = NULL;
+            }
+            nd_reply_not_leader(req);
+        }
+    } else {
+        nd_reply_pending_err(p, code, msg);
+    }
+    nd_pending_free(p);
+}
+
+static void batch_done(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    struct nd_batch *b = (struct nd_batch *)req;
+    nd.inflight--;
+    struct lg_result *res = NULL;
+    if (status == 0 && nd.last_res != NULL &&
+        nd.last_res_index == req->index && nd.last_res_n == b->n)
+        res = nd.last_res;
+    bool added = false;
+    for (size_t i = 0; i < b->n; i++) {
+        struct nd_pending *p = b->items[i];
+        if (p->is_seal)
+            nd.seal_pending = false;
+        if (res == NULL) {
+            const char *why =
+                status != 0 ? "leadership lost or shutting down: outcome "
+                              "unknown; retry (a duplicate answers with its "
+                              "index)"
+                : nd.failed   ? nd.failmsg
+                : nd.diverged ? nd.divmsg
+                              : "not applied";
+            reply_or_resend(p, nd.diverged ? CB_EDIVERGED : CB_EUNAVAILABLE,
+                            why);
+            continue;
+        }
+        const struct lg_result *r = &res[i];
+        if (r->code == 0 || r->code == CB_EDUPLICATE) {
+            p->index = r->index;
+            memcpy(p->id, r->id, 32);
+            if (p->req == NULL || p->wait_applied) {
+                nd_reply_ok(p, 0);
+                nd_pending_free(p);
+            } else {
+                final_add(p);
+                added = true;
+            }
+        } else {
+            if (p->is_cosign && p->req == NULL)
+                nd.m.cosigns_dropped++;
+            nd_reply_pending_err(p, r->code, r->msg);
+            nd_pending_free(p);
+        }
+    }
+    free(b->items);
+    free(b);
+    if (added)
+        finality_progress(true);
+}
+
+static void propose(void)
+{
+    if (nd.queue == NULL && !nd.seal_due)
+        return;
+    if (!nd_leader_ready())
+        return;
+    if (nd.seal_due) {
+        if (nd.inflight > 0)
+            return; /* the seal must follow everything applied */
+        nd.seal_due = false;
+        struct nd_pending *s = NULL;
+        int rv = make_seal(&s);
+        if (rv == 0) {
+            queue_push_front(s);
+            nd.seal_pending = true;
+            nd.m.seals_proposed++;
+        } else if (rv != CB_ESEALEMPTY) {
+            fprintf(stderr, "credbankd: cannot build a seal: %s\n",
+                    cb_errname(rv));
+        }
+    }
+    while (nd.queue != NULL) {
+        size_t n = 0, bytes = 0;
+        struct nd_pending *p = nd.queue;
+        while (p != NULL && n < ND_BATCH_MAX_ENTRIES &&
+               (n == 0 || bytes + p->len + 5 <= ND_BATCH_MAX_BYTES)) {
+            bytes += p->len + 5;
+            n++;
+            p = p->next;
+        }
+        struct nd_batch *b = calloc(1, sizeof *b);
+        struct nd_pending **items = calloc(n, sizeof *items);
+        struct lg_w w;
+        lg_w_init(&w);
+        lg_w_array(&w, (uint32_t)n);
+        p = nd.queue;
+        for (size_t i = 0; i < n; i++, p = p->next)
+            lg_w_bin(&w, p->bytes, p->len);
+        struct raft_buffer buf = {NULL, lg_w_len(&w)};
+        if (b != NULL && items != NULL && lg_w_error(&w) == 0)
+            buf.base = raft_malloc(buf.len);
+        if (buf.base == NULL) {
+            lg_w_release(&w);
+            free(b);
+            free(items);
+            return; /* out of memory: try again on the next tick */
+        }
+        memcpy(buf.base, lg_w_data(&w), buf.len);
+        lg_w_release(&w);
+        for (size_t i = 0; i < n; i++) {
+            items[i] = nd.queue;
+            nd.queue = nd.queue->next;
+        }
+        if (nd.queue == NULL)
+            nd.queue_tail = &nd.queue;
+        nd.queue_len -= n;
+        b->items = items;
+        b->n = n;
+        b->t_start = uv_now(&nd.loop);
+        int rv = raft_apply(&nd.raft, &b->req, &buf, 1, batch_done);
+        if (rv != 0) {
+            raft_free(buf.base);
+            for (size_t i = 0; i < n; i++)
+                reply_or_resend(items[i], rv == RAFT_NOTLEADER
+                                              ? CB_ENOTLEADER
+                                              : CB_EUNAVAILABLE,
+                                raft_strerror(rv));
+            free(items);
+            free(b);
+            return;
+        }
+        nd.inflight++;
+    }
+}
+
+static void on_check(uv_check_t *h)
+{
+    (void)h;
+    propose();
+}
+
+/* ---- role changes, barrier, timers ---- */
+
+static void barrier_done(struct raft_barrier *req, int status)
+{
+    (void)req;
+    nd.barrier_pending = false;
+    if (status == 0 && raft_state(&nd.raft) == RAFT_LEADER) {
+        nd.ready_term = nd.raft.current_term;
+        fprintf(stderr, "credbankd: leader of term %llu, accepting writes\n",
+                (unsigned long long)nd.ready_term);
+        propose();
+    }
+}
+
+static void transfer_done(struct raft_transfer *req)
+{
+    (void)req;
+    transfer_started = false;
+}
+
+static void flush_queue_not_leader(void)
+{
+    while (nd.queue != NULL) {
+        struct nd_pending *p = nd.queue;
+        nd.queue = p->next;
+        reply_or_resend(p, CB_ENOTLEADER, "not the leader");
+    }
+    nd.queue_tail = &nd.queue;
+    nd.queue_len = 0;
+    nd.seal_due = false;
+}
+
+static unsigned ticks;
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+    int state = raft_state(&nd.raft);
+    if (state == RAFT_LEADER) {
+        if ((nd.failed || nd.diverged) && !transfer_started) {
+            /* a stopped node must not hold the cluster's writes */
+            if (raft_transfer(&nd.raft, &transfer, 0, transfer_done) == 0)
+                transfer_started = true;
+        } else if (nd.ready_term != nd.raft.current_term &&
+                   !nd.barrier_pending && !nd.failed && !nd.diverged) {
+            nd.barrier.data = NULL;
+            if (raft_barrier(&nd.raft, &nd.barrier, barrier_done) == 0)
+                nd.barrier_pending = true;
+        }
+    } else {
+        nd.ready_term = 0;
+        if (nd.queue != NULL || nd.seal_due)
+            flush_queue_not_leader();
+    }
+    if (++ticks % 10 == 0)
+        finality_timeouts();
+    propose();
+}
+
+static void on_seal_timer(uv_timer_t *t)
+{
+    struct lg_status st;
+    if (lg_status(nd.l, &st) != 0)
+        return;
+    uint64_t iv = st.seal_interval_ms ? st.seal_interval_ms : 1000;
+    if (iv < 5)
+        iv = 5;
+    if (uv_timer_get_repeat(t) != iv)
+        uv_timer_set_repeat(t, iv);
+    if (!nd_leader_ready() || nd.seal_pending || nd.seal_due)
+        return;
+    if (st.since_seal > 0) {
+        nd.seal_due = true;
+        propose();
+    }
+}
+
+int nd_fsm_start(void)
+{
+    nd.queue_tail = &nd.queue;
+    nd.final_tail = &nd.final_head;
+    uv_check_init(&nd.loop, &nd.check);
+    uv_check_start(&nd.check, on_check);
+    uv_timer_init(&nd.loop, &nd.tick);
+    uv_timer_start(&nd.tick, on_tick, 10, 10);
+    struct lg_status st;
+    uint64_t iv = 20;
+    if (lg_status(nd.l, &st) == 0 && st.seal_interval_ms > 0)
+        iv = st.seal_interval_ms;
+    if (iv < 5)
+        iv = 5;
+    uv_timer_init(&nd.loop, &nd.seal_timer);
+    uv_timer_start(&nd.seal_timer, on_seal_timer, iv, iv);
+    nd.fsm.version = 1;
+    nd.fsm.apply = fsm_apply;
+    nd.fsm.snapshot = fsm_snapshot;
+    nd.fsm.restore = fsm_restore;
+    return 0;
+}
+
+void nd_fsm_stop(void)
+{
+    uv_check_stop(&nd.check);
+    uv_timer_stop(&nd.tick);
+    uv_timer_stop(&nd.seal_timer);
+    uv_close((uv_handle_t *)&nd.check, NULL);
+    uv_close((uv_handle_t *)&nd.tick, NULL);
+    uv_close((uv_handle_t *)&nd.seal_timer, NULL);
+    /* answer everyone still waiting */
+    while (nd.queue != NULL) {
+        struct nd_pending *p = nd.queue;
+        nd.queue = p->next;
+        nd_reply_pending_err(p, CB_ESHUTDOWN, "node is shutting down");
+        nd_pending_free(p);
+    }
+    nd.queue_tail = &nd.queue;
+    while (nd.final_head != NULL) {
+        struct nd_pending *p = nd.final_head;
+        nd.final_head = p->next;
+        nd_reply_pending_err(p, CB_ESHUTDOWN, "node is shutting down");
+        nd_pending_free(p);
+    }
+    nd.final_tail = &nd.final_head;
+}

@@ -1,0 +1,462 @@
+/*
+ * credbankd: configuration, start and shutdown.
+ *
+ * Start order: key, ledger (genesis applied as untagged entry 0 when the
+ * ledger is empty), Raft (uv transport and I/O, bootstrap with every peer as
+ * a voter; RAFT_CANTBOOTSTRAP on restart is expected), the write path timers
+ * (fsm.c), the HTTP API (api.c), signal handlers. Shutdown on SIGTERM/SIGINT:
+ * stop listening, answer waiting requests, raft_close; its callback stops the
+ * loop, then the ledger is closed.
+ */
+#include "node.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+struct nd_node nd;
+
+#define USAGE                                                                \
+    "usage: credbankd [--config FILE] --dir DATADIR --key NODE.key "          \
+    "--name MEMBER\n"                                                         \
+    "                 --genesis GENESIS.cbe --id N --raft IP:PORT "           \
+    "--api IP:PORT\n"                                                         \
+    "                 --peer ID,RAFTADDR,APIURL (repeated, every node)\n"     \
+    "                 [--election-ms 300] [--heartbeat-ms 30]\n"
+
+void nd_hex(char *out, const uint8_t *p, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[p[i] >> 4];
+        out[2 * i + 1] = d[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+uint64_t nd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+const char *nd_api_of(const char *raft_addr)
+{
+    if (raft_addr == NULL)
+        return NULL;
+    for (unsigned i = 0; i < nd.cfg.npeers; i++)
+        if (strcmp(nd.cfg.peers[i].raft, raft_addr) == 0)
+            return nd.cfg.peers[i].api;
+    return NULL;
+}
+
+const char *nd_leader_api(void)
+{
+    raft_id id;
+    const char *addr;
+    raft_leader(&nd.raft, &id, &addr);
+    return id != 0 ? nd_api_of(addr) : NULL;
+}
+
+/* ---- configuration ---- */
+
+static int copy(char *dst, size_t cap, const char *key, const char *v)
+{
+    if (strlen(v) >= cap) {
+        fprintf(stderr, "credbankd: %s: value too long\n", key);
+        return -1;
+    }
+    strcpy(dst, v);
+    return 0;
+}
+
+static int parse_uint(const char *key, const char *v, uint64_t max,
+                      uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v || *end || x == 0 || x > max || v[0] == '-') {
+        fprintf(stderr, "credbankd: %s: not a number in 1..%" PRIu64 ": %s\n",
+                key, max, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int check_ipport(const char *key, const char *v)
+{
+    char ip[64];
+    const char *c = strrchr(v, ':');
+    struct sockaddr_in sa;
+    if (c == NULL || (size_t)(c - v) >= sizeof ip)
+        goto bad;
+    memcpy(ip, v, (size_t)(c - v));
+    ip[c - v] = 0;
+    char *end;
+    long port = strtol(c + 1, &end, 10);
+    if (*end || port <= 0 || port > 65535 || uv_ip4_addr(ip, (int)port, &sa))
+        goto bad;
+    return 0;
+bad:
+    fprintf(stderr, "credbankd: %s: not IPv4:PORT: %s\n", key, v);
+    return -1;
+}
+
+static int set_option(const char *key, const char *v)
+{
+    struct nd_config *c = &nd.cfg;
+    uint64_t x;
+    if (strcmp(key, "dir") == 0)
+        return copy(c->dir, sizeof c->dir, key, v);
+    if (strcmp(key, "key") == 0)
+        return copy(c->key, sizeof c->key, key, v);
+    if (strcmp(key, "name") == 0)
+        return copy(c->name, sizeof c->name, key, v);
+    if (strcmp(key, "genesis") == 0)
+        return copy(c->genesis, sizeof c->genesis, key, v);
+    if (strcmp(key, "id") == 0) {
+        if (parse_uint(key, v, UINT64_MAX, &x))
+            return -1;
+        c->id = x;
+        return 0;
+    }
+    if (strcmp(key, "raft") == 0)
+        return check_ipport(key, v) ? -1 : copy(c->raft, sizeof c->raft, key, v);
+    if (strcmp(key, "api") == 0)
+        return check_ipport(key, v) ? -1 : copy(c->api, sizeof c->api, key, v);
+    if (strcmp(key, "election-ms") == 0 || strcmp(key, "election_ms") == 0) {
+        if (parse_uint(key, v, 60000, &x))
+            return -1;
+        c->election_ms = (unsigned)x;
+        return 0;
+    }
+    if (strcmp(key, "heartbeat-ms") == 0 || strcmp(key, "heartbeat_ms") == 0) {
+        if (parse_uint(key, v, 60000, &x))
+            return -1;
+        c->heartbeat_ms = (unsigned)x;
+        return 0;
+    }
+    if (strcmp(key, "peer") == 0) {
+        if (c->npeers >= ND_MAX_PEERS) {
+            fprintf(stderr, "credbankd: at most %d peers\n", ND_MAX_PEERS);
+            return -1;
+        }
+        char buf[512];
+        if (copy(buf, sizeof buf, key, v))
+            return -1;
+        char *c1 = strchr(buf, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+        if (c2 == NULL || strchr(c2 + 1, ',') != NULL) {
+            fprintf(stderr, "credbankd: peer: want ID,RAFTADDR,APIURL: %s\n",
+                    v);
+            return -1;
+        }
+        *c1 = *c2 = 0;
+        struct nd_peer *p = &c->peers[c->npeers];
+        if (parse_uint("peer id", buf, UINT64_MAX, &x) ||
+            check_ipport("peer raft address", c1 + 1) ||
+            copy(p->raft, sizeof p->raft, key, c1 + 1) ||
+            copy(p->api, sizeof p->api, key, c2 + 1))
+            return -1;
+        if (strncmp(p->api, "http://", 7) != 0 ||
+            check_ipport("peer api url", p->api + 7)) {
+            fprintf(stderr, "credbankd: peer: API URL must be "
+                    "http://IPv4:PORT: %s\n", p->api);
+            return -1;
+        }
+        p->id = x;
+        c->npeers++;
+        return 0;
+    }
+    fprintf(stderr, "credbankd: unknown option: %s\n", key);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+                     s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+static int read_config(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "credbankd: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    int lineno = 0, rv = 0;
+    while (rv == 0 && fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        char *s = trim(line);
+        if (*s == 0 || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (eq == NULL) {
+            fprintf(stderr, "credbankd: %s:%d: want key = value\n", path,
+                    lineno);
+            rv = -1;
+            break;
+        }
+        *eq = 0;
+        rv = set_option(trim(s), trim(eq + 1));
+        if (rv != 0)
+            fprintf(stderr, "credbankd: in %s:%d\n", path, lineno);
+    }
+    fclose(f);
+    return rv;
+}
+
+static int parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(USAGE, stdout);
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) != 0 || i + 1 >= argc) {
+            fprintf(stderr, "credbankd: bad argument: %s\n%s", a, USAGE);
+            return -1;
+        }
+        const char *v = argv[++i];
+        int rv = strcmp(a, "--config") == 0 ? read_config(v)
+                                             : set_option(a + 2, v);
+        if (rv != 0)
+            return -1;
+    }
+    struct nd_config *c = &nd.cfg;
+    const char *missing = !c->dir[0]       ? "--dir"
+                          : !c->key[0]     ? "--key"
+                          : !c->name[0]    ? "--name"
+                          : !c->id         ? "--id"
+                          : !c->raft[0]    ? "--raft"
+                          : !c->api[0]     ? "--api"
+                          : !c->npeers     ? "--peer"
+                                           : NULL;
+    if (missing != NULL) {
+        fprintf(stderr, "credbankd: missing %s\n%s", missing, USAGE);
+        return -1;
+    }
+    bool self = false;
+    for (unsigned i = 0; i < c->npeers; i++) {
+        for (unsigned j = 0; j < i; j++)
+            if (c->peers[i].id == c->peers[j].id ||
+                strcmp(c->peers[i].raft, c->peers[j].raft) == 0) {
+                fprintf(stderr, "credbankd: peer %u repeated\n", i + 1);
+                return -1;
+            }
+        if (c->peers[i].id == c->id) {
+            self = true;
+            if (strcmp(c->peers[i].raft, c->raft) != 0) {
+                fprintf(stderr, "credbankd: --peer for id %llu names "
+                        "another Raft address than --raft\n",
+                        (unsigned long long)c->id);
+                return -1;
+            }
+        }
+    }
+    if (!self) {
+        fprintf(stderr, "credbankd: --peer list must include this node\n");
+        return -1;
+    }
+    if (c->election_ms == 0)
+        c->election_ms = 300;
+    if (c->heartbeat_ms == 0)
+        c->heartbeat_ms = 30;
+    return 0;
+}
+
+/* ---- start and stop ---- */
+
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    int rv = -1;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n > 0 && n <= (long)ND_BODY_MAX && fseek(f, 0, SEEK_SET) == 0) {
+            *out = malloc((size_t)n);
+            if (*out != NULL && fread(*out, 1, (size_t)n, f) == (size_t)n) {
+                *len = (size_t)n;
+                rv = 0;
+            } else {
+                free(*out);
+                *out = NULL;
+            }
+        }
+    }
+    fclose(f);
+    return rv;
+}
+
+static int apply_genesis(void)
+{
+    struct lg_status st;
+    int rv = lg_status(nd.l, &st);
+    if (rv != 0 || st.has_genesis)
+        return rv;
+    uint8_t *g = NULL;
+    size_t glen = 0;
+    if (!nd.cfg.genesis[0] || read_file(nd.cfg.genesis, &g, &glen) != 0) {
+        fprintf(stderr, "credbankd: the ledger is empty: --genesis FILE.cbe "
+                "(readable, at most 1 MiB) is needed\n");
+        return -1;
+    }
+    struct lg_buf b = {g, glen};
+    struct lg_result r;
+    struct cb_err err = {0, ""};
+    bool replayed = false;
+    rv = lg_apply(nd.l, 0, &b, 1, &r, &replayed, &err);
+    free(g);
+    if (rv != 0 || r.code != 0) {
+        fprintf(stderr, "credbankd: genesis refused: %s: %s\n",
+                cb_errname(rv ? rv : r.code), rv ? cb_errmsg(&err) : r.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "credbankd: mkdir %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void raft_closed(struct raft *r)
+{
+    (void)r;
+    uv_stop(&nd.loop);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)s;
+    if (nd.closing++)
+        return;
+    fprintf(stderr, "credbankd: signal %d: shutting down\n", signum);
+    uv_signal_stop(&nd.sigterm);
+    uv_signal_stop(&nd.sigint);
+    uv_close((uv_handle_t *)&nd.sigterm, NULL);
+    uv_close((uv_handle_t *)&nd.sigint, NULL);
+    nd_api_stop();
+    nd_fsm_stop();
+    raft_close(&nd.raft, raft_closed);
+}
+
+static int start_raft(const char *rdir)
+{
+    struct nd_config *c = &nd.cfg;
+    int rv = raft_uv_tcp_init(&nd.transport, &nd.loop);
+    if (rv != 0) {
+        fprintf(stderr, "credbankd: raft transport: %s\n", raft_strerror(rv));
+        return -1;
+    }
+    rv = raft_uv_init(&nd.io, &nd.loop, rdir, &nd.transport);
+    if (rv != 0) {
+        fprintf(stderr, "credbankd: raft io: %s\n", raft_strerror(rv));
+        return -1;
+    }
+    rv = raft_init(&nd.raft, &nd.io, &nd.fsm, c->id, c->raft);
+    if (rv != 0) {
+        fprintf(stderr, "credbankd: raft_init: %s\n", raft_errmsg(&nd.raft));
+        return -1;
+    }
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    for (unsigned i = 0; i < c->npeers && rv == 0; i++)
+        rv = raft_configuration_add(&conf, c->peers[i].id, c->peers[i].raft,
+                                    RAFT_VOTER);
+    if (rv == 0)
+        rv = raft_bootstrap(&nd.raft, &conf);
+    raft_configuration_close(&conf);
+    if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
+        fprintf(stderr, "credbankd: raft bootstrap: %s\n",
+                raft_errmsg(&nd.raft));
+        return -1;
+    }
+    raft_set_election_timeout(&nd.raft, c->election_ms);
+    raft_set_heartbeat_timeout(&nd.raft, c->heartbeat_ms);
+    raft_set_pre_vote(&nd.raft, true);
+    raft_set_snapshot_threshold(&nd.raft, 1u << 20);
+    raft_set_snapshot_trailing(&nd.raft, 1024);
+    raft_uv_set_connect_retry_delay(&nd.io, 100);
+    rv = raft_start(&nd.raft);
+    if (rv != 0) {
+        fprintf(stderr, "credbankd: raft_start: %s\n", raft_errmsg(&nd.raft));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (parse_args(argc, argv) != 0)
+        return 2;
+    if (cy_init() != 0) {
+        fprintf(stderr, "credbankd: crypto init failed\n");
+        return 1;
+    }
+    struct cb_err err = {0, ""};
+    if (cy_keyfile_read(nd.cfg.key, &nd.key, &err) != 0) {
+        fprintf(stderr, "credbankd: %s: %s\n", nd.cfg.key, cb_errmsg(&err));
+        return 1;
+    }
+    char ldir[600], rdir[600];
+    snprintf(ldir, sizeof ldir, "%s/ledger", nd.cfg.dir);
+    snprintf(rdir, sizeof rdir, "%s/raft", nd.cfg.dir);
+    if (mkdir_p(nd.cfg.dir) || mkdir_p(ldir) || mkdir_p(rdir))
+        return 1;
+    struct lg_open_opts lo = {0};
+    if (lg_ledger_open(&nd.l, ldir, &lo, &err) != 0) {
+        fprintf(stderr, "credbankd: ledger %s: %s\n", ldir, cb_errmsg(&err));
+        return 1;
+    }
+    int rc = 1;
+    if (apply_genesis() != 0)
+        goto out;
+    uv_loop_init(&nd.loop);
+    nd_fsm_start();
+    if (start_raft(rdir) != 0)
+        goto out;
+    if (nd_api_start() != 0)
+        goto out;
+    uv_signal_init(&nd.loop, &nd.sigterm);
+    uv_signal_start(&nd.sigterm, on_signal, SIGTERM);
+    uv_signal_init(&nd.loop, &nd.sigint);
+    uv_signal_start(&nd.sigint, on_signal, SIGINT);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "credbankd: %s (raft id %llu) raft %s api http://%s\n",
+            nd.cfg.name, (unsigned long long)nd.cfg.id, nd.cfg.raft,
+            nd.cfg.api);
+    uv_run(&nd.loop, UV_RUN_DEFAULT);
+    rc = 0;
+    raft_uv_close(&nd.io);
+    raft_uv_tcp_close(&nd.transport);
+    fprintf(stderr, "credbankd: stopped\n");
+out:
+    free(nd.last_res);
+    lg_ledger_close(nd.l);
+    cy_key_wipe(&nd.key);
+    return rc;
+}

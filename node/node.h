@@ -1,0 +1,195 @@
+/*
+ * credbankd internals: one process per member, one libuv loop.
+ *
+ * The loop drives canonical/raft 0.15 (ordering and replication) and the
+ * h2o 2.2.5 HTTP API. Nothing here is thread-safe: every function runs on the
+ * loop thread (the ledger spreads signature checks over its own workers).
+ *
+ * Files: main.c (configuration, start, shutdown), fsm.c (the Raft state
+ * machine, the leader's write queue and batches, seals, cosigns, finality,
+ * divergence), api.c (HTTP endpoints and metrics), client.c (the small
+ * HTTP/1.1 client that carries cosigns to the leader). spec/node.md is the
+ * design essay; spec/api.md the API reference.
+ */
+#ifndef CREDBANK_NODE_H
+#define CREDBANK_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#include <h2o.h>
+#pragma GCC diagnostic pop
+
+#include <credbank/crypto.h>
+#include <credbank/errors.h>
+#include <credbank/ledger.h>
+
+#define ND_MAX_PEERS 16
+#define ND_BODY_MAX (1u << 20)          /* POST body limit */
+#define ND_BATCH_MAX_ENTRIES 4096       /* one Raft entry holds at most */
+#define ND_BATCH_MAX_BYTES (4u << 20)   /* ... this many entries / bytes */
+#define ND_FINAL_TIMEOUT_MS 10000       /* 504 after this without finality */
+#define ND_COSIGN_WINDOW_MS 60000       /* cosign seals within 60 s only */
+#define ND_MAX_CODES 128                /* rejection counters by code */
+
+struct nd_peer {
+    raft_id id;
+    char raft[64];                      /* "a.b.c.d:port" */
+    char api[128];                      /* "http://a.b.c.d:port" */
+};
+
+struct nd_config {
+    char dir[512];
+    char key[512];
+    char name[128];
+    char genesis[512];
+    raft_id id;
+    char raft[64];
+    char api[64];
+    struct nd_peer peers[ND_MAX_PEERS];
+    unsigned npeers;
+    unsigned election_ms;               /* 300 */
+    unsigned heartbeat_ms;              /* 30 */
+    bool nosync;                        /* ledger MDB_NOSYNC (tests only) */
+};
+
+/*
+ * One submitted entry on the leader, from POST (req set) or made by the
+ * node itself (seal, own cosign: req NULL). It lives in exactly one place at
+ * a time: the write queue, a batch in flight, the finality list, or freed.
+ */
+struct nd_pending {
+    struct nd_pending *next;
+    h2o_req_t *req;                     /* NULL: internal, or client gone */
+    struct nd_pending **hook;           /* in req's pool: cleared on dispose */
+    uint8_t *bytes;                     /* signed-entry bytes (owned) */
+    size_t len;
+    uint8_t id[32];
+    bool wait_applied;                  /* ?wait=applied */
+    bool is_seal;
+    bool is_cosign;
+    uint64_t index;                     /* once applied */
+    uint64_t t_start;                   /* uv_now at arrival (ms) */
+    uint64_t deadline;                  /* finality deadline (uv_now ms) */
+};
+
+/* A batch proposed with raft_apply. */
+struct nd_batch {
+    struct raft_apply req;              /* first: the callback casts back */
+    struct nd_pending **items;
+    size_t n;
+    uint64_t t_start;
+};
+
+struct nd_metrics {
+    uint64_t batch_buckets[8];          /* <=1,4,16,64,256,1024,4096,+Inf */
+    uint64_t batch_count, batch_sum;
+    double apply_seconds_sum;
+    uint64_t apply_count;
+    double finality_seconds_sum;
+    uint64_t finality_count;
+    uint64_t rejections[ND_MAX_CODES];  /* by -(code - CB__FIRST) */
+    uint64_t seals_proposed, cosigns_sent, cosigns_dropped;
+};
+
+struct nd_node {
+    struct nd_config cfg;
+    uv_loop_t loop;
+    struct raft_uv_transport transport;
+    struct raft_io io;
+    struct raft_fsm fsm;
+    struct raft raft;
+    struct lg_ledger *l;
+    struct cy_key key;
+
+    /* leader state */
+    raft_term ready_term;               /* barrier applied in this term */
+    bool barrier_pending;
+    struct raft_barrier barrier;
+    struct nd_pending *queue, **queue_tail;
+    size_t queue_len;
+    unsigned inflight;                  /* batches proposed, not applied */
+    bool seal_pending;                  /* a seal is queued or in flight */
+    bool seal_due;                      /* waiting for inflight == 0 */
+    struct nd_pending *final_head, **final_tail; /* waiting for finality */
+
+    /* results of the last FSM apply, for the leader's apply callback */
+    struct lg_result *last_res;
+    uint64_t last_res_index;
+    size_t last_res_n;
+
+    /* seals seen and cosigned */
+    uint64_t cosigned_seal;             /* last seal we built a cosign for */
+    bool cosigned_any;
+
+    /* fail-stop and divergence */
+    bool failed;
+    char failmsg[256];
+    bool diverged;
+    char divmsg[256];
+    struct nd_refused {
+        uint8_t seal[32];
+        uint8_t authors[ND_MAX_PEERS][32];
+        unsigned nauthors;
+    } refused[8];                       /* refused seals seen (ring) */
+    unsigned nrefused;
+
+    struct nd_metrics m;
+
+    /* handles */
+    uv_check_t check;
+    uv_timer_t tick;                    /* 10 ms: role, finality timeouts */
+    uv_timer_t seal_timer;
+    uv_signal_t sigterm, sigint;
+    int closing;
+
+    /* http */
+    h2o_globalconf_t hconf;
+    h2o_context_t hctx;
+    h2o_accept_ctx_t accept_ctx;
+    uv_tcp_t listener;
+};
+
+extern struct nd_node nd;
+
+/* main.c */
+const char *nd_api_of(const char *raft_addr);
+const char *nd_leader_api(void);
+uint64_t nd_now_ms(void);               /* wall clock, Unix ms */
+
+/* fsm.c */
+int nd_fsm_start(void);
+void nd_fsm_stop(void);
+bool nd_leader_ready(void);
+/* Queues an entry checked by the caller; takes ownership of p. */
+void nd_queue(struct nd_pending *p);
+void nd_pending_free(struct nd_pending *p);
+void nd_count_rejection(int code);
+
+/* api.c */
+int nd_api_start(void);
+void nd_api_stop(void);
+void nd_reply_json(h2o_req_t *req, int status, struct json_t *j);
+void nd_reply_err(h2o_req_t *req, int code, const char *msg);
+void nd_reply_not_leader(h2o_req_t *req);
+/* The success answer of a pending entry (final = 0: without "final"). */
+void nd_reply_ok(struct nd_pending *p, uint64_t final);
+void nd_reply_pending_err(struct nd_pending *p, int code, const char *msg);
+
+/* client.c: POSTs a cosign to the leader, following not_leader answers. */
+void nd_client_send_cosign(const uint8_t *bytes, size_t len);
+
+/* util */
+void nd_hex(char *out, const uint8_t *p, size_t n);
+
+#endif
