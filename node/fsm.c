@@ -38,6 +38,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
+#include <credbank/batch.h>
 #include <credbank/codec.h>
 #include <credbank/entry.h>
 
@@ -379,38 +380,29 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
     nd.last_res = NULL;
     if (nd.failed || nd.diverged)
         return 0; /* stopped: the Raft log keeps the batch */
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    size_t off = 0;
-    if (msgpack_unpack_next(&u, buf->base, buf->len, &off) !=
-            MSGPACK_UNPACK_SUCCESS ||
-        u.data.type != MSGPACK_OBJECT_ARRAY || off != buf->len) {
-        fprintf(stderr, "credbankd: raft index %" PRIu64
-                ": not a batch, skipped\n", index);
-        msgpack_unpacked_destroy(&u);
+    size_t n = 0;
+    struct lg_buf *e = NULL;
+    struct cb_err berr = {0, ""};
+    int brv = lg_batch_decode(buf->base, buf->len, &e, &n, &berr);
+    if (brv == CB_ENOMEM) {
+        nd.failed = true;
+        snprintf(nd.failmsg, sizeof nd.failmsg,
+                 "out of memory at raft index %" PRIu64, index);
         return 0;
     }
-    size_t n = u.data.via.array.size;
-    struct lg_buf *e = calloc(n ? n : 1, sizeof *e);
-    struct lg_result *res = calloc(n ? n : 1, sizeof *res);
-    if (e == NULL || res == NULL) {
+    if (brv != 0) { /* never from our leader: skipped the same everywhere */
+        fprintf(stderr, "credbankd: raft index %" PRIu64
+                ": not a batch, skipped (%s: %s)\n", index,
+                cb_errname(brv), cb_errmsg(&berr));
+        return 0;
+    }
+    struct lg_result *res = calloc(n, sizeof *res);
+    if (res == NULL) {
         nd.failed = true;
         snprintf(nd.failmsg, sizeof nd.failmsg,
                  "out of memory at raft index %" PRIu64, index);
         free(e);
-        free(res);
-        msgpack_unpacked_destroy(&u);
         return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const msgpack_object *o = &u.data.via.array.ptr[i];
-        if (o->type == MSGPACK_OBJECT_BIN) {
-            e[i].p = (const uint8_t *)o->via.bin.ptr;
-            e[i].len = o->via.bin.size;
-        } else { /* never from our leader; lg_apply refuses it */
-            e[i].p = (const uint8_t *)"";
-            e[i].len = 0;
-        }
     }
     bool replayed = false;
     struct cb_err err = {0, ""};
@@ -441,7 +433,6 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
         watch_refusals(e, res, n, index);
     }
     free(e);
-    msgpack_unpacked_destroy(&u);
     nd.last_res = res;
     nd.last_res_index = index;
     nd.last_res_n = n;
@@ -618,14 +609,19 @@ static void propose(void)
         }
         struct nd_batch *b = calloc(1, sizeof *b);
         struct nd_pending **items = calloc(n, sizeof *items);
+        struct lg_buf *eb = calloc(n, sizeof *eb);
         struct lg_w w;
         lg_w_init(&w);
-        lg_w_array(&w, (uint32_t)n);
-        p = nd.queue;
-        for (size_t i = 0; i < n; i++, p = p->next)
-            lg_w_bin(&w, p->bytes, p->len);
+        int erv = CB_ENOMEM;
+        if (eb != NULL) {
+            p = nd.queue;
+            for (size_t i = 0; i < n; i++, p = p->next)
+                eb[i] = (struct lg_buf){p->bytes, p->len};
+            erv = lg_batch_encode(&w, eb, n);
+            free(eb);
+        }
         struct raft_buffer buf = {NULL, lg_w_len(&w)};
-        if (b != NULL && items != NULL && lg_w_error(&w) == 0)
+        if (b != NULL && items != NULL && erv == 0)
             buf.base = raft_malloc(buf.len);
         if (buf.base == NULL) {
             lg_w_release(&w);
