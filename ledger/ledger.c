@@ -287,8 +287,8 @@ int sm_apply_one(struct sm_ctx *c)
         m->since_seal++;
 
     uint64_t index;
-    rv = lg_log_append(&c->l->log, c->txn, c->s->bytes, c->s->len, e->id,
-                       &index);
+    rv = lg_log_append_hashed(&c->l->log, c->txn, c->s->bytes, c->s->len,
+                              c->leaf_hash, e->id, &index);
     if (rv != 0)
         return rv;
     if (index != c->index)
