@@ -815,8 +815,9 @@ Test(codec, memory_is_bounded_by_the_input)
     after = mallinfo2();
     cr_assert_eq(doc.root.via.array.size, count);
     if (heap(after) < heap(before) + sizeof(msgpack_object) * n)
-        cr_log_warn("mallinfo2 does not see this process's allocations "
-                    "(ASan or valgrind): memory bound not measured");
+        /* not cr_log_warn: Criterion 2.4 makes a warning fail the run */
+        fprintf(stderr, "note: mallinfo2 does not see this process's "
+                "allocations (ASan or valgrind): memory bound not measured\n");
     /* the zone rounds a big request up to a power-of-two chunk: <= 2x */
     cr_assert_leq(heap(after),
                   heap(before) + 2 * sizeof(msgpack_object) * n + 65536);
