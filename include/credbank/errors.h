@@ -105,7 +105,10 @@
     X(DIVERGED, "diverged", 503, "node diverged from the quorum")             \
     X(METHOD, "method_not_allowed", 405, "method not allowed")                \
     X(MEDIA, "unsupported_media_type", 415, "unsupported content type")       \
-    X(SHUTDOWN, "shutting_down", 503, "node is shutting down")
+    X(SHUTDOWN, "shutting_down", 503, "node is shutting down")               \
+    /* bundles (DESIGN 3.5; the reason is in struct lg_bundle_result) */      \
+    X(BUNDLE, "bundle_invalid", 422, "bundle does not verify")              \
+    X(NOTFINAL, "no_final_checkpoint", 409, "no final checkpoint yet")
 
 enum cb_error {
     CB_OK = 0,

@@ -1,0 +1,313 @@
+/*
+ * bench_bundle: offline verification of learner bundles (lg_bundle_verify)
+ * with 10, 100 and 1000 account entries, against the raw Ed25519 verify
+ * rate (cy_verify) measured in the same run.
+ *
+ * Each size gets its own ledger in a temporary directory: the demo
+ * consortium's genesis, a policy.set, an account.open (signed by the
+ * registrar and the learner), then deposits (provider) and recognitions of
+ * them (recognizer and learner) alternating, a seal and two cosigns. The
+ * bundle is exported once and verified repeatedly for about 1.5 s (one
+ * signature thread, as `credbank verify`). The figure of merit is
+ * signatures verified per second inside bundle verification (every
+ * signature of the bundle: entries, governance, seal, note lines) as a share
+ * of the raw single-core rate; the target is at least 80 %. Rates use the
+ * process CPU time (the replay's LMDB work included); wall-clock rates are
+ * shown beside them.
+ *
+ * Usage: bench_bundle [seconds-per-row]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include <credbank/bundle.h>
+#include <credbank/crypto.h>
+#include <credbank/entry.h>
+#include <credbank/ledger.h>
+
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int rv, const char *msg)
+{
+    fprintf(stderr, "bench_bundle: %s: %s (%s)\n", what, msg ? msg : "",
+            cb_errname(rv));
+    exit(1);
+}
+
+struct world {
+    char dir[64];
+    struct lg_ledger *l;
+    uint8_t ledger[32];
+    struct cy_key bank, bank_node, uni, uni_node, prov, prov_node, learner;
+    uint64_t ts;
+};
+
+static void key(struct cy_key *k, const char *name)
+{
+    uint8_t seed[32];
+    char buf[64];
+    snprintf(buf, sizeof buf, "bench:%s", name);
+    cy_sha256(seed, buf, strlen(buf));
+    if (cy_key_from_seed(k, name, seed) != 0)
+        die("key", CB_EINTERNAL, name);
+}
+
+static const char *hx(const uint8_t *b)
+{
+    static char bufs[8][70];
+    static int next;
+    char *p = bufs[next++ % 8];
+    memcpy(p, "hex:", 4);
+    cy_hex(p + 4, b, 32);
+    return p;
+}
+
+/* Builds, signs (author, then signers) and applies one entry. */
+static void submit(struct world *w, enum lg_type t, const struct cy_key *au,
+                   const uint8_t *account, const uint8_t *ref,
+                   const char *body_json, const uint8_t *body_raw,
+                   size_t body_len, const struct cy_key *const *signers,
+                   uint8_t id[32])
+{
+    struct lg_w body, entry, signd;
+    struct cb_err err = {0, ""};
+    lg_w_init(&body);
+    lg_w_init(&entry);
+    lg_w_init(&signd);
+    if (body_raw != NULL) {
+        lg_w_raw(&body, body_raw, body_len);
+    } else {
+        json_error_t je;
+        json_t *j = json_loads(body_json, 0, &je);
+        if (j == NULL || lg_w_json(&body, j, &err) != 0)
+            die("body", CB_EJSON, je.text);
+        json_decref(j);
+    }
+    const uint8_t(*refs)[32] = (const uint8_t(*)[32])ref;
+    struct lg_entry_spec spec = {
+        .ledger = t == LG_T_GENESIS ? NULL : w->ledger,
+        .type = t,
+        .author = au->pk,
+        .ts = ++w->ts,
+        .account = account,
+        .refs = refs,
+        .nrefs = ref ? 1 : 0,
+        .body = lg_w_data(&body),
+        .body_len = lg_w_len(&body),
+    };
+    if (lg_entry_encode(&entry, &spec) != 0)
+        die("encode", CB_EINVAL, lg_type_name(t));
+    struct lg_sig sigs[8];
+    uint8_t raw[8][64];
+    size_t n = 0;
+    const struct cy_key *keys[8] = {au};
+    for (size_t i = 0; signers && signers[i]; i++)
+        keys[i + 1] = signers[i];
+    for (size_t i = 0; i < 8 && keys[i]; i++, n++) {
+        lg_entry_sign(raw[i], lg_w_data(&entry), lg_w_len(&entry), keys[i]);
+        sigs[n] = (struct lg_sig){keys[i]->pk, raw[i]};
+    }
+    lg_signed_encode(&signd, lg_w_data(&entry), lg_w_len(&entry), au->pk,
+                     sigs, n);
+    struct lg_buf b = {lg_w_data(&signd), lg_w_len(&signd)};
+    struct lg_result r;
+    int rv = lg_apply(w->l, 0, &b, 1, &r, NULL, &err);
+    if (rv != 0)
+        die("apply", rv, err.msg);
+    if (r.code != 0)
+        die(lg_type_name(t), r.code, r.msg);
+    if (id != NULL)
+        memcpy(id, r.id, 32);
+    lg_w_release(&body);
+    lg_w_release(&entry);
+    lg_w_release(&signd);
+}
+
+static void cosign(struct world *w, uint64_t at, const uint8_t seal_id[32],
+                   const struct cy_key *node)
+{
+    char text[512], body[256], hex[129];
+    size_t len;
+    uint8_t sig[64];
+    if (lg_checkpoint_body(w->l, at, text, sizeof text, &len) != 0)
+        die("checkpoint body", CB_EINTERNAL, NULL);
+    cy_sign(sig, text, len, node);
+    cy_hex(hex, sig, 64);
+    snprintf(body, sizeof body, "{\"sig\":\"hex:%s\",\"size\":%llu}", hex,
+             (unsigned long long)at);
+    submit(w, LG_T_COSIGN, node, NULL, seal_id, body, NULL, 0, NULL, NULL);
+}
+
+/* A ledger whose account has n entries, sealed and final; the bundle. */
+static uint8_t *make_bundle(unsigned n, size_t *len, uint8_t ledger[32])
+{
+    struct world w;
+    memset(&w, 0, sizeof w);
+    snprintf(w.dir, sizeof w.dir, "/tmp/bench-bundle-XXXXXX");
+    if (mkdtemp(w.dir) == NULL)
+        die("mkdtemp", CB_EIO, w.dir);
+    struct lg_open_opts o = {.nosync = true, .map_size = (size_t)1 << 30,
+                             .verify_threads = 1};
+    struct cb_err err = {0, ""};
+    int rv = lg_ledger_open(&w.l, w.dir, &o, &err);
+    if (rv != 0)
+        die("open", rv, err.msg);
+    key(&w.bank, "bank");
+    key(&w.bank_node, "bank-node");
+    key(&w.uni, "university");
+    key(&w.uni_node, "university-node");
+    key(&w.prov, "provider");
+    key(&w.prov_node, "provider-node");
+    key(&w.learner, "learner");
+    w.ts = 1700000000000ull;
+
+    char body[4096];
+    snprintf(body, sizeof body,
+        "{\"cosign_quorum\":2,\"governance_quorum\":2,\"members\":["
+        "{\"issuers\":[\"%s\"],\"name\":\"bank\",\"node\":\"%s\","
+        "\"roles\":[\"registrar\",\"recognizer\"]},"
+        "{\"issuers\":[\"%s\"],\"name\":\"university\",\"node\":\"%s\","
+        "\"roles\":[\"recognizer\",\"provider\"]},"
+        "{\"issuers\":[\"%s\"],\"name\":\"provider\",\"node\":\"%s\","
+        "\"roles\":[\"provider\"]}],"
+        "\"policy\":{\"degrees\":{"
+        "\"bachelor\":{\"general\":30,\"major\":60,\"total\":140}},"
+        "\"fees\":{\"account_open\":4000,\"currency\":\"KRW\","
+        "\"link_free_credits\":80,\"per_credit\":1000},"
+        "\"seal_interval_ms\":20,"
+        "\"sources\":{\"mooc\":{\"min_attendance\":80,\"min_grade\":60}}}}",
+        hx(w.bank.pk), hx(w.bank_node.pk), hx(w.uni.pk), hx(w.uni_node.pk),
+        hx(w.prov.pk), hx(w.prov_node.pk));
+    const struct cy_key *founders[] = {&w.bank_node, &w.uni, &w.uni_node,
+                                       &w.prov, &w.prov_node, NULL};
+    submit(&w, LG_T_GENESIS, &w.bank, NULL, NULL, body, NULL, 0, founders,
+           w.ledger);
+    submit(&w, LG_T_POLICY_SET, &w.uni, NULL, NULL,
+           "{\"policy\":{\"sources\":{\"mooc\":{\"max_credits\":12}}},"
+           "\"scope\":\"university\"}",
+           NULL, 0, NULL, NULL);
+    uint8_t acct[32], pii[32], dep[32];
+    cy_sha256(pii, w.learner.pk, 32);
+    snprintf(body, sizeof body,
+             "{\"degree\":\"bachelor\",\"education\":{\"evidence\":\"%s\","
+             "\"level\":\"high_school\"},\"fee_exempt\":false,"
+             "\"learner_key\":\"%s\",\"major\":\"computer science\","
+             "\"pii\":\"%s\"}",
+             hx(pii), hx(w.learner.pk), hx(pii));
+    const struct cy_key *learner[] = {&w.learner, NULL};
+    submit(&w, LG_T_ACCOUNT_OPEN, &w.bank, NULL, NULL, body, NULL, 0, learner,
+           acct);
+    for (unsigned i = 1; i < n; i++) {
+        if (i % 2 == 1) {
+            snprintf(body, sizeof body,
+                     "{\"compatible\":false,\"course\":\"C%u\",\"credits\":3,"
+                     "\"evidence\":\"%s\",\"grade\":80,\"source\":\"school\","
+                     "\"term\":\"2024Q1\",\"title\":\"Course %u\"}",
+                     i, hx(pii), i);
+            submit(&w, LG_T_OUTCOME_DEPOSIT, &w.prov, acct, NULL, body, NULL,
+                   0, NULL, dep);
+        } else {
+            submit(&w, LG_T_CREDIT_RECOGNIZE, &w.bank, acct, dep,
+                   "{\"class\":\"major\",\"credits\":3,\"term\":\"2024Q1\"}",
+                   NULL, 0, learner, NULL);
+        }
+    }
+    struct lg_w sb;
+    lg_w_init(&sb);
+    if ((rv = lg_seal_body(w.l, &sb)) != 0)
+        die("seal body", rv, NULL);
+    uint8_t seal_id[32];
+    submit(&w, LG_T_SEAL, &w.bank_node, NULL, NULL, NULL, lg_w_data(&sb),
+           lg_w_len(&sb), NULL, seal_id);
+    lg_w_release(&sb);
+    struct lg_status st;
+    lg_status(w.l, &st);
+    uint64_t at = st.size - 1;
+    cosign(&w, at, seal_id, &w.bank_node);
+    cosign(&w, at, seal_id, &w.uni_node);
+
+    struct lg_w out;
+    lg_w_init(&out);
+    if ((rv = lg_bundle_export(w.l, acct, NULL, &out, &err)) != 0)
+        die("export", rv, err.msg);
+    memcpy(ledger, w.ledger, 32);
+    lg_ledger_close(w.l);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", w.dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_bundle: could not remove %s\n", w.dir);
+    return lg_w_take(&out, len);
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? atof(argv[1]) : 1.5;
+    if (secs <= 0)
+        secs = 1.5;
+    if (cy_init() != 0)
+        return 1;
+
+    /* raw Ed25519 verification of a typical entry-sized message */
+    struct cy_key k;
+    key(&k, "raw");
+    uint8_t msg[300], sig[64];
+    memset(msg, 0x5a, sizeof msg);
+    cy_sign(sig, msg, sizeof msg, &k);
+    double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), c1;
+    unsigned long raw_n = 0;
+    do {
+        for (int i = 0; i < 256; i++)
+            if (cy_verify(sig, msg, sizeof msg, k.pk) != 0)
+                return 1;
+        raw_n += 256;
+        c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    } while (c1 - c0 < secs);
+    double raw_rate = (double)raw_n / (c1 - c0);
+    printf("raw Ed25519 verify (cy_verify, 300-byte message): %.0f/s per "
+           "core\n\n",
+           raw_rate);
+    printf("%8s %9s %6s %10s %12s %12s %8s %10s\n", "entries", "bytes",
+           "sigs", "bundles/s", "sigs/s cpu", "sigs/s wall", "of raw",
+           "ms/bundle");
+
+    static const unsigned sizes[] = {10, 100, 1000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t len;
+        uint8_t ledger[32];
+        uint8_t *b = make_bundle(sizes[s], &len, ledger);
+        struct lg_bundle_verify_opts o = {.threads = 1};
+        struct lg_bundle_result r;
+        unsigned long n = 0, sigs = 0;
+        double w0 = clock_s(CLOCK_MONOTONIC), w1;
+        c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        do {
+            int rv = lg_bundle_verify(b, len, ledger, &o, &r);
+            if (rv != 0)
+                die("verify", rv, r.msg);
+            sigs = r.signatures;
+            lg_bundle_result_release(&r);
+            n++;
+            c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        } while (c1 - c0 < secs || n < 3);
+        w1 = clock_s(CLOCK_MONOTONIC);
+        double cpu = c1 - c0, wall = w1 - w0;
+        double rate = (double)(n * sigs) / cpu;
+        printf("%8u %9zu %6lu %10.1f %12.0f %12.0f %7.1f%% %10.2f\n",
+               sizes[s], len, sigs, (double)n / cpu, rate,
+               (double)(n * sigs) / wall, 100.0 * rate / raw_rate,
+               1000.0 * wall / (double)n);
+        free(b);
+    }
+    printf("\ntarget: signatures per second in bundle verification >= 80%% "
+           "of the raw rate\n");
+    return 0;
+}

@@ -1,0 +1,1505 @@
+/*
+ * Learner bundles: export from a ledger, verify offline (DESIGN 3.5;
+ * spec/bundle.md is the reference, with every failure reason).
+ *
+ * Export. A bundle is cut at the ledger's newest final seal S: the note of
+ * its checkpoint (tree of S + 1 leaves), the seal, every governance entry
+ * below S, the account's entries below S, each with its inclusion proof in
+ * that tree, and the account's leaf as it was at the seal with its proof in
+ * the account tree the seal committed to. The ledger keeps only the current
+ * account tree, so when any account changed after the seal the tree of the
+ * seal is rebuilt from the accounts' entry lists (count, chain and status
+ * of every account as of S) and checked against the seal's accounts_root.
+ *
+ * Verification. Nothing but the ledger id is trusted. The checks run in the
+ * order DESIGN 3.5 lists and stop at the first failure, naming it with one
+ * of LG_BUNDLE_REASONS and a message that says which item, index, key,
+ * count or chain. To know who was a member with which keys at the seal,
+ * and to judge every entry by the real rules, the verifier does not carry a
+ * second implementation of the rules: it applies the governance and account
+ * entries, merged in log order, to a fresh *partial* ledger (the same state
+ * machine over LMDB in a temporary directory, seals and cosigns refused)
+ * in one batch. That replay checks every entry's signatures, authors,
+ * signers and rules exactly as a node does; the members and node keys in
+ * force at the seal and the cosign quorum are then read from it, and so is
+ * the account summary (lg_account_view), whose log positions are mapped
+ * back to the real log's indices. The replay's outcomes are only reported
+ * in their place in the order of checks, so a bundle with two problems is
+ * always refused for the earlier one.
+ *
+ * Each signature is checked once: entries' by the replay, the seal's and
+ * the note's here.
+ */
+#include <credbank/bundle.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "mdb.h"
+#include "sm.h"
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void chain_step(uint8_t chain[32], const uint8_t leaf_hash[32])
+{
+    uint8_t buf[64];
+    memcpy(buf, chain, 32);
+    memcpy(buf + 32, leaf_hash, 32);
+    cy_sha256(chain, buf, sizeof buf);
+}
+
+static const char *const reason_names[LG_BR__COUNT] = {
+    "valid",
+#define LG__BRNAME(e, n, m) n,
+    LG_BUNDLE_REASONS(LG__BRNAME)
+#undef LG__BRNAME
+};
+
+static const char *const reason_texts[LG_BR__COUNT] = {
+    "the bundle verifies",
+#define LG__BRTEXT(e, n, m) m,
+    LG_BUNDLE_REASONS(LG__BRTEXT)
+#undef LG__BRTEXT
+};
+
+const char *lg_bundle_reason_name(int reason)
+{
+    return reason >= 0 && reason < LG_BR__COUNT ? reason_names[reason]
+                                                : NULL;
+}
+
+const char *lg_bundle_reason_text(int reason)
+{
+    return reason >= 0 && reason < LG_BR__COUNT ? reason_texts[reason]
+                                                : NULL;
+}
+
+/* A body field of a decoded entry, or NULL. */
+static const msgpack_object *body_field(const struct lg_entry *e,
+                                        const char *key)
+{
+    const msgpack_object *b = e->body;
+    for (uint32_t i = 0; i < b->via.map.size; i++)
+        if (lg_is_str(&b->via.map.ptr[i].key, key))
+            return &b->via.map.ptr[i].val;
+    return NULL;
+}
+
+/* The six fields of a seal body. */
+struct seal_body {
+    uint64_t accounts, governance, size;
+    const uint8_t *accounts_root, *governance_chain, *log_root;
+};
+
+static int seal_body_parse(const struct lg_entry *e, struct seal_body *b,
+                           struct cb_err *err)
+{
+    const msgpack_object *o[6];
+    const struct lg_field f[] = {
+        {"accounts", LG_UINT, 0, false, &o[0]},
+        {"accounts_root", LG_BIN, 32, false, &o[1]},
+        {"governance", LG_UINT, 0, false, &o[2]},
+        {"governance_chain", LG_BIN, 32, false, &o[3]},
+        {"log_root", LG_BIN, 32, false, &o[4]},
+        {"size", LG_UINT, 0, false, &o[5]},
+    };
+    int rv = lg_fields(e->body, f, 6, "seal.body", err);
+    if (rv != 0)
+        return rv;
+    b->accounts = o[0]->via.u64;
+    b->accounts_root = (const uint8_t *)o[1]->via.bin.ptr;
+    b->governance = o[2]->via.u64;
+    b->governance_chain = (const uint8_t *)o[3]->via.bin.ptr;
+    b->log_root = (const uint8_t *)o[4]->via.bin.ptr;
+    b->size = o[5]->via.u64;
+    return 0;
+}
+
+/* Checks a disclosure (salt, canonical data map of str to str) against
+ * pii. CB_EINVAL naming the problem. */
+static int disclosure_check(const uint8_t salt[32], const uint8_t *data,
+                            size_t len, const uint8_t pii[32],
+                            struct cb_err *err)
+{
+    uint8_t *buf = malloc(32 + len);
+    if (buf == NULL)
+        return cb_errf(err, CB_ENOMEM, "out of memory");
+    memcpy(buf, salt, 32);
+    memcpy(buf + 32, data, len);
+    uint8_t h[32];
+    cy_sha256(h, buf, 32 + len);
+    free(buf);
+    if (memcmp(h, pii, 32) != 0)
+        return cb_errf(err, CB_EINVAL, "SHA-256(salt || data) is not the "
+                                       "account's pii commitment");
+    return 0;
+}
+
+/* A decoded map of str to str, each at most LG_STR_MAX bytes. */
+static bool strmap_ok(const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return false;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key,
+                             *v = &o->via.map.ptr[i].val;
+        if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR ||
+            k->via.str.size > LG_STR_MAX || v->via.str.size > LG_STR_MAX)
+            return false;
+    }
+    return true;
+}
+
+/* ================================================================ */
+/* export                                                            */
+/* ================================================================ */
+
+/* cy_hash_reader over the stored account tree (as seal.c stores it). */
+struct store_tree {
+    struct lg_ledger *l;
+    MDB_txn *txn;
+};
+
+static int store_tree_read(void *ctx, unsigned level, uint64_t index,
+                           cy_hash out)
+{
+    struct store_tree *r = ctx;
+    uint8_t key[9];
+    size_t got;
+    key[0] = (uint8_t)level;
+    put_be64(key + 1, index);
+    int rv = sm_get(r->txn, r->l->acctree, key, 9, out, 32, &got);
+    if (rv == 0 && got != 32)
+        rv = CB_ECORRUPT;
+    return rv == CB_ENOTFOUND ? CB_ECORRUPT : rv;
+}
+
+/* cy_hash_reader over leaf hashes held in memory: a subtree's hash is
+ * computed from its leaves (a proof reads O(log n) subtrees: O(n) work). */
+struct mem_tree {
+    const cy_hash *leaves;
+    uint64_t n;
+};
+
+static int mem_tree_read(void *ctx, unsigned level, uint64_t index,
+                         cy_hash out)
+{
+    const struct mem_tree *t = ctx;
+    if (level >= 63 || index > (UINT64_MAX >> level) - 1 ||
+        ((index + 1) << level) > t->n)
+        return CB_ECORRUPT;
+    if (level == 0) {
+        memcpy(out, t->leaves[index], 32);
+        return 0;
+    }
+    cy_hash a, b;
+    int rv = mem_tree_read(ctx, level - 1, 2 * index, a);
+    if (rv == 0)
+        rv = mem_tree_read(ctx, level - 1, 2 * index + 1, b);
+    if (rv == 0)
+        cy_node_hash(out, a, b);
+    return rv;
+}
+
+/* The account's count, chain and status as of log index S (its entries
+ * below S). An account is cancelled by its last entry (nothing may name it
+ * afterwards), so it was cancelled at S when it is cancelled now and all
+ * its entries lie below S. */
+static int account_at(struct lg_ledger *l, MDB_txn *txn, const uint8_t id[32],
+                      uint64_t S, uint8_t leaf[73])
+{
+    struct sm_account a;
+    int rv = sm_account_get(l, txn, id, &a);
+    if (rv != 0)
+        return rv == CB_ENOTFOUND ? CB_ECORRUPT : rv;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, l->acctents, &cur);
+    if (rc != 0)
+        return lg_mdb_err(rc);
+    uint8_t start[40];
+    memcpy(start, id, 32);
+    memset(start + 32, 0, 8);
+    MDB_val k = {40, start}, v;
+    uint64_t count = 0;
+    uint8_t chain[32] = {0};
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 40 || memcmp(k.mv_data, id, 32) != 0)
+            break;
+        if (v.mv_size != 16) {
+            rv = CB_ECORRUPT;
+            break;
+        }
+        uint64_t index = get_le64(v.mv_data);
+        if (index >= S)
+            break;
+        cy_hash h;
+        if ((rv = lg_log_leaf_hash(&l->log, txn, index, h)) != 0)
+            break;
+        chain_step(chain, h);
+        count++;
+    }
+    mdb_cursor_close(cur);
+    if (rv == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        rv = lg_mdb_err(rc);
+    if (rv != 0)
+        return rv;
+    memcpy(leaf, id, 32);
+    put_be64(leaf + 32, count);
+    memcpy(leaf + 40, chain, 32);
+    leaf[72] = (uint8_t)(a.status != 0 && count == a.count);
+    return 0;
+}
+
+/* [index, signed entry, proof in the tree of size leaves] into w. */
+static int write_item(struct lg_ledger *l, MDB_txn *txn, uint64_t index,
+                      uint64_t size, struct lg_w *w)
+{
+    const uint8_t *p;
+    size_t len, n;
+    cy_hash proof[CY_PROOF_MAX];
+    int rv = lg_log_get(&l->log, txn, index, &p, &len);
+    if (rv == 0)
+        rv = lg_log_inclusion(&l->log, txn, index, size, proof, &n);
+    if (rv != 0)
+        return rv;
+    lg_w_array(w, 3);
+    lg_w_uint(w, index);
+    lg_w_bin(w, p, len);
+    lg_w_array(w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        lg_w_bin(w, proof[i], 32);
+    return 0;
+}
+
+struct u64s {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+static int u64s_push(struct u64s *a, uint64_t x)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        uint64_t *p = realloc(a->v, cap * sizeof *p);
+        if (p == NULL)
+            return CB_ENOMEM;
+        a->v = p;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+/* The account tree proof of number at the seal (accounts leaves). */
+static int account_proof_at(struct lg_ledger *l, MDB_txn *txn,
+                            const struct sm_meta *m, uint64_t S,
+                            const struct seal_body *sb, uint64_t number,
+                            cy_hash proof[CY_PROOF_MAX], size_t *np,
+                            struct cb_err *err)
+{
+    struct store_tree st = {l, txn};
+    cy_hash root;
+    int rv;
+    /* Unchanged since the seal: the stored tree is the seal's. */
+    if (m->accounts == sb->accounts &&
+        (rv = sm_acctree_root(l, txn, sb->accounts, root)) == 0 &&
+        memcmp(root, sb->accounts_root, 32) == 0)
+        return cy_inclusion_proof(proof, np, number, sb->accounts,
+                                  store_tree_read, &st);
+    /* Rebuild the tree as of the seal. */
+    if (sb->accounts > m->accounts)
+        return cb_errf(err, CB_ECORRUPT, "seal counts more accounts than "
+                                         "the ledger has");
+    cy_hash *leaves = malloc((sb->accounts ? sb->accounts : 1) *
+                             sizeof *leaves);
+    if (leaves == NULL)
+        return cb_errf(err, CB_ENOMEM, "out of memory");
+    rv = 0;
+    for (uint64_t k = 0; k < sb->accounts && rv == 0; k++) {
+        uint8_t nk[8], id[32], leaf[73];
+        size_t got;
+        put_be64(nk, k);
+        rv = sm_get(txn, l->accnum, nk, 8, id, 32, &got);
+        if (rv == 0 && got != 32)
+            rv = CB_ECORRUPT;
+        if (rv == 0)
+            rv = account_at(l, txn, id, S, leaf);
+        if (rv == 0)
+            cy_leaf_hash(leaves[k], leaf, 73);
+    }
+    struct mem_tree t = {(const cy_hash *)leaves, sb->accounts};
+    if (rv == 0)
+        rv = cy_tree_hash(root, sb->accounts, mem_tree_read, &t);
+    if (rv == 0 && memcmp(root, sb->accounts_root, 32) != 0)
+        rv = cb_errf(err, CB_ECORRUPT, "the rebuilt account tree differs "
+                                       "from the seal's accounts_root");
+    if (rv == 0)
+        rv = cy_inclusion_proof(proof, np, number, sb->accounts,
+                                mem_tree_read, &t);
+    free(leaves);
+    return rv;
+}
+
+int lg_bundle_export(struct lg_ledger *l, const uint8_t account[32],
+                     const struct lg_bundle_export_opts *opts,
+                     struct lg_w *w, struct cb_err *err)
+{
+    struct lg_bundle_export_opts none = {0};
+    if (opts == NULL)
+        opts = &none;
+    struct sm_meta m;
+    MDB_txn *txn = NULL;
+    char *note = NULL;
+    struct lg_signed s;
+    struct u64s gov = {0}, ents = {0};
+    int rv, rc;
+    lg_signed_init(&s);
+
+    rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        txn = NULL;
+        rv = cb_errf(err, lg_mdb_err(rc), "read: %s", mdb_strerror(rc));
+        goto out;
+    }
+    if ((rv = sm_get(txn, l->meta, "head", 4, &m, sizeof m, NULL)) != 0) {
+        rv = rv == CB_ENOTFOUND
+                 ? cb_errf(err, CB_ENOTFINAL, "the ledger is empty")
+                 : cb_errf(err, rv, "ledger head unreadable");
+        goto out;
+    }
+    if (!m.has_final) {
+        rv = cb_errf(err, CB_ENOTFINAL, "the ledger has no final checkpoint");
+        goto out;
+    }
+    const uint64_t S = m.final_seal;
+    /* The note comes from its own read transaction; a final note never
+     * changes, so it matches this one. */
+    if ((rv = lg_checkpoint_note(l, S, &note, err)) != 0)
+        goto out;
+
+    struct sm_account a;
+    rv = sm_account_get(l, txn, account, &a);
+    if (rv == CB_ENOTFOUND) {
+        rv = cb_errf(err, CB_ENOTFOUND, "no such account");
+        goto out;
+    }
+    if (rv != 0) {
+        cb_errf(err, rv, "account unreadable");
+        goto out;
+    }
+    if (a.open_index >= S) {
+        rv = cb_errf(err, CB_ENOTFOUND, "the account was opened after the "
+                                        "final checkpoint (seal at %llu)",
+                     (unsigned long long)S);
+        goto out;
+    }
+
+    /* the seal's body */
+    const uint8_t *p;
+    size_t len;
+    struct seal_body sb;
+    if ((rv = lg_log_get(&l->log, txn, S, &p, &len)) != 0 ||
+        (rv = lg_signed_decode(&s, p, len, err)) != 0 ||
+        (rv = seal_body_parse(&s.e, &sb, err)) != 0) {
+        cb_errf(err, CB_ECORRUPT, "the seal at %llu is unreadable",
+                (unsigned long long)S);
+        rv = CB_ECORRUPT;
+        goto out;
+    }
+
+    /* the disclosure, checked against the account.open's pii */
+    struct lg_doc ddoc;
+    lg_doc_init(&ddoc);
+    if (opts->salt != NULL) {
+        const msgpack_object *pii = NULL;
+        rv = lg_decode(&ddoc, opts->data, opts->data_len, NULL, err);
+        if (rv == 0 && !strmap_ok(&ddoc.root))
+            rv = cb_errf(err, CB_EINVAL, "disclosed data: not a map of str "
+                                         "to str");
+        if (rv == 0 &&
+            ((rv = lg_log_get(&l->log, txn, a.open_index, &p, &len)) != 0 ||
+             (rv = lg_signed_decode(&s, p, len, err)) != 0 ||
+             (pii = body_field(&s.e, "pii")) == NULL ||
+             pii->type != MSGPACK_OBJECT_BIN || pii->via.bin.size != 32))
+            rv = cb_errf(err, CB_ECORRUPT, "account.open unreadable");
+        if (rv == 0)
+            rv = disclosure_check(opts->salt, opts->data, opts->data_len,
+                                  (const uint8_t *)pii->via.bin.ptr, err);
+        if (rv != 0) {
+            lg_doc_release(&ddoc);
+            if (rv != CB_ENOMEM && rv != CB_ECORRUPT)
+                rv = cb_errf(err, CB_EINVAL, "disclosure: %s",
+                             cb_errmsg(err));
+            goto out;
+        }
+    }
+    lg_doc_release(&ddoc);
+
+    /* governance entries below S: one pass over the log */
+    for (uint64_t i = 0; i < S; i++) {
+        if ((rv = lg_log_get(&l->log, txn, i, &p, &len)) != 0 ||
+            (rv = lg_signed_decode(&s, p, len, NULL)) != 0) {
+            rv = cb_errf(err, CB_ECORRUPT, "log entry %llu unreadable",
+                         (unsigned long long)i);
+            goto out;
+        }
+        if (lg_type_is_governance(s.e.type) &&
+            (rv = u64s_push(&gov, i)) != 0)
+            goto out;
+    }
+    /* the account's entries below S */
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, l->acctents, &cur)) != 0) {
+        rv = cb_errf(err, lg_mdb_err(rc), "read: %s", mdb_strerror(rc));
+        goto out;
+    }
+    uint8_t start[40];
+    memcpy(start, account, 32);
+    memset(start + 32, 0, 8);
+    MDB_val k = {40, start}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 40 || memcmp(k.mv_data, account, 32) != 0)
+            break;
+        if (v.mv_size != 16) {
+            rv = CB_ECORRUPT;
+            break;
+        }
+        uint64_t index = get_le64(v.mv_data);
+        if (index >= S)
+            break;
+        if ((rv = u64s_push(&ents, index)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rv == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        rv = lg_mdb_err(rc);
+    if (rv != 0) {
+        cb_errf(err, rv, "account entries unreadable");
+        goto out;
+    }
+
+    uint8_t leaf[73];
+    cy_hash aproof[CY_PROOF_MAX];
+    size_t naproof = 0;
+    if ((rv = account_at(l, txn, account, S, leaf)) != 0 ||
+        (rv = account_proof_at(l, txn, &m, S, &sb, a.number, aproof, &naproof,
+                               err)) != 0) {
+        if (err == NULL || err->code != rv)
+            cb_errf(err, rv, "account tree at the seal");
+        goto out;
+    }
+
+    /* keys in canonical order: account, checkpoint, disclose, entries,
+     * governance, seal, v */
+    lg_w_map(w, opts->salt != NULL ? 7 : 6);
+    lg_w_cstr(w, "account");
+    lg_w_array(w, 3);
+    lg_w_uint(w, a.number);
+    lg_w_bin(w, leaf, 73);
+    lg_w_array(w, (uint32_t)naproof);
+    for (size_t i = 0; i < naproof; i++)
+        lg_w_bin(w, aproof[i], 32);
+    lg_w_cstr(w, "checkpoint");
+    lg_w_cstr(w, note);
+    if (opts->salt != NULL) {
+        lg_w_cstr(w, "disclose");
+        lg_w_map(w, 2);
+        lg_w_cstr(w, "data");
+        lg_w_raw(w, opts->data, opts->data_len);
+        lg_w_cstr(w, "salt");
+        lg_w_bin(w, opts->salt, 32);
+    }
+    lg_w_cstr(w, "entries");
+    lg_w_array(w, (uint32_t)ents.n);
+    for (size_t i = 0; i < ents.n && rv == 0; i++)
+        rv = write_item(l, txn, ents.v[i], S + 1, w);
+    lg_w_cstr(w, "governance");
+    lg_w_array(w, (uint32_t)gov.n);
+    for (size_t i = 0; i < gov.n && rv == 0; i++)
+        rv = write_item(l, txn, gov.v[i], S + 1, w);
+    lg_w_cstr(w, "seal");
+    if (rv == 0)
+        rv = write_item(l, txn, S, S + 1, w);
+    lg_w_cstr(w, "v");
+    lg_w_uint(w, 1);
+    if (rv == 0)
+        rv = lg_w_error(w);
+    if (rv != 0)
+        cb_errf(err, rv, "writing the bundle");
+out:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    lg_signed_release(&s);
+    free(note);
+    free(gov.v);
+    free(ents.v);
+    return rv;
+}
+
+/* ================================================================ */
+/* verification                                                      */
+/* ================================================================ */
+
+struct item {
+    uint64_t index;
+    const uint8_t *bytes;         /* signed entry (in the bundle buffer) */
+    size_t len;
+    const msgpack_object *proof;  /* array of bin 32 */
+    uint8_t leaf[32];             /* leaf hash */
+    uint8_t id[32];
+    uint8_t account[32];
+    bool has_account;
+    enum lg_type type;
+    size_t nsigs;
+    const char *list;             /* "governance", "entries", "seal" */
+    size_t pos;                   /* position in its list */
+    struct lg_result *res;        /* the replay's outcome (NULL for seal) */
+};
+
+struct note_line {
+    char name[CY_NAME_MAX + 1];
+    uint8_t hash[4];
+    uint8_t sig[64];
+};
+
+struct member_key {
+    char name[SM_NAME_CAP];
+    uint8_t node[32];
+    bool counted;
+};
+
+struct vctx {
+    struct lg_bundle_result *res;
+    const struct lg_bundle_verify_opts *opts;
+    const uint8_t *ledger;
+    size_t bundle_len;
+    struct lg_doc doc;
+    struct lg_signed s;           /* scratch decoder */
+    struct lg_signed seal;        /* the seal, kept decoded */
+    struct seal_body sb;
+    const msgpack_object *note, *acct, *disclose, *ents, *govs, *sealo;
+    struct item sealit;
+    struct item *gov, *ent;
+    size_t ngov, nent;
+    uint64_t number;
+    const uint8_t *leaf73;
+    const msgpack_object *aproof;
+    const msgpack_object *salt, *data;
+    char origin[256];
+    char body[400];               /* the note's body */
+    size_t blen;
+    uint8_t root[32];             /* the checkpoint's root */
+    struct note_line lines[LG_BUNDLE_NOTE_LINES];
+    size_t nlines;
+    /* the replay */
+    char dir[4096];
+    struct lg_ledger *rl;
+    struct item **merged;
+    size_t nmerged;
+    struct lg_result *results;
+    struct member_key *members;
+    size_t nmembers;
+    uint64_t cosign_quorum;
+};
+
+static int fail(struct vctx *v, int reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct vctx *v, int reason, const char *fmt, ...)
+{
+    v->res->reason = reason;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->res->msg, sizeof v->res->msg, fmt, ap);
+    va_end(ap);
+    return CB_EBUNDLE;
+}
+
+/* "entries[3] (index 40)" */
+static const char *label(const struct item *it, char buf[64])
+{
+    if (strcmp(it->list, "seal") == 0)
+        snprintf(buf, 64, "seal (index %llu)",
+                 (unsigned long long)it->index);
+    else
+        snprintf(buf, 64, "%s[%zu] (index %llu)", it->list, it->pos,
+                 (unsigned long long)it->index);
+    return buf;
+}
+
+/* ---- 0. decoding ---- */
+
+static int parse_item(struct vctx *v, const msgpack_object *o,
+                      const char *list, size_t pos, struct item *it)
+{
+    char where[48];
+    if (strcmp(list, "seal") == 0)
+        snprintf(where, sizeof where, "seal");
+    else
+        snprintf(where, sizeof where, "%s[%zu]", list, pos);
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
+        return fail(v, LG_BR_MALFORMED,
+                    "%s: expected [index, signed entry, proof]", where);
+    const msgpack_object *a = o->via.array.ptr;
+    if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return fail(v, LG_BR_MALFORMED, "%s[0]: expected uint", where);
+    if (a[1].type != MSGPACK_OBJECT_BIN)
+        return fail(v, LG_BR_MALFORMED, "%s[1]: expected bin", where);
+    if (a[2].type != MSGPACK_OBJECT_ARRAY ||
+        a[2].via.array.size > CY_PROOF_MAX)
+        return fail(v, LG_BR_MALFORMED,
+                    "%s[2]: expected an array of at most %d hashes", where,
+                    CY_PROOF_MAX);
+    for (uint32_t i = 0; i < a[2].via.array.size; i++) {
+        const msgpack_object *h = &a[2].via.array.ptr[i];
+        if (h->type != MSGPACK_OBJECT_BIN || h->via.bin.size != 32)
+            return fail(v, LG_BR_MALFORMED, "%s[2][%u]: expected bin 32",
+                        where, i);
+    }
+    memset(it, 0, sizeof *it);
+    it->index = a[0].via.u64;
+    it->bytes = (const uint8_t *)a[1].via.bin.ptr;
+    it->len = a[1].via.bin.size;
+    it->proof = &a[2];
+    it->list = list;
+    it->pos = pos;
+    struct cb_err err = {0, ""};
+    int rv = lg_signed_decode(&v->s, it->bytes, it->len, &err);
+    if (rv == CB_ENOMEM)
+        return rv;
+    if (rv != 0)
+        return fail(v, LG_BR_MALFORMED, "%s[1]: %s (%s)", where,
+                    cb_errmsg(&err), cb_errname(rv));
+    cy_leaf_hash(it->leaf, it->bytes, it->len);
+    memcpy(it->id, v->s.e.id, 32);
+    it->type = v->s.e.type;
+    it->nsigs = v->s.nsigs;
+    if (v->s.e.account != NULL) {
+        it->has_account = true;
+        memcpy(it->account, v->s.e.account, 32);
+    }
+    v->res->signatures += it->nsigs;
+    return 0;
+}
+
+static int parse_list(struct vctx *v, const msgpack_object *o,
+                      const char *list, struct item **out, size_t *n)
+{
+    size_t cnt = o->via.array.size;
+    *out = calloc(cnt ? cnt : 1, sizeof **out);
+    if (*out == NULL)
+        return CB_ENOMEM;
+    *n = cnt;
+    for (size_t i = 0; i < cnt; i++) {
+        int rv = parse_item(v, &o->via.array.ptr[i], list, i, &(*out)[i]);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int decode(struct vctx *v, const uint8_t *buf, size_t len)
+{
+    struct cb_err err = {0, ""};
+    if (len > LG_BUNDLE_MAX)
+        return fail(v, LG_BR_MALFORMED, "%zu bytes, limit %zu (too_large)",
+                    len, LG_BUNDLE_MAX);
+    struct lg_limits lim = {.max_str = LG_BUNDLE_NOTE_MAX, .max_depth = 0};
+    int rv = lg_decode(&v->doc, buf, len, &lim, &err);
+    if (rv == CB_ENOMEM)
+        return rv;
+    if (rv != 0)
+        return fail(v, LG_BR_MALFORMED, "%s (%s)", cb_errmsg(&err),
+                    cb_errname(rv));
+    const msgpack_object *ver;
+    const struct lg_field f[] = {
+        {"account", LG_ARRAY, 0, false, &v->acct},
+        {"checkpoint", LG_STR, 0, false, &v->note},
+        {"disclose", LG_MAP, 0, true, &v->disclose},
+        {"entries", LG_ARRAY, 0, false, &v->ents},
+        {"governance", LG_ARRAY, 0, false, &v->govs},
+        {"seal", LG_ARRAY, 0, false, &v->sealo},
+        {"v", LG_UINT, 0, false, &ver},
+    };
+    if ((rv = lg_fields(&v->doc.root, f, 7, "bundle", &err)) != 0)
+        return fail(v, LG_BR_MALFORMED, "%s (%s)", cb_errmsg(&err),
+                    cb_errname(rv));
+    if (ver->via.u64 != 1)
+        return fail(v, LG_BR_MALFORMED, "bundle.v: %llu, not 1 "
+                                        "(unsupported_version)",
+                    (unsigned long long)ver->via.u64);
+    /* account: [number, leaf (bin 73), proof] */
+    const msgpack_object *a = v->acct->via.array.ptr;
+    if (v->acct->via.array.size != 3 ||
+        a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        a[1].type != MSGPACK_OBJECT_BIN || a[1].via.bin.size != 73 ||
+        a[2].type != MSGPACK_OBJECT_ARRAY ||
+        a[2].via.array.size > CY_PROOF_MAX)
+        return fail(v, LG_BR_MALFORMED,
+                    "account: expected [number, leaf (bin 73), proof]");
+    for (uint32_t i = 0; i < a[2].via.array.size; i++) {
+        const msgpack_object *h = &a[2].via.array.ptr[i];
+        if (h->type != MSGPACK_OBJECT_BIN || h->via.bin.size != 32)
+            return fail(v, LG_BR_MALFORMED, "account[2][%u]: expected bin 32",
+                        i);
+    }
+    v->number = a[0].via.u64;
+    v->leaf73 = (const uint8_t *)a[1].via.bin.ptr;
+    v->aproof = &a[2];
+    if (v->leaf73[72] > 1)
+        return fail(v, LG_BR_MALFORMED, "account[1]: status byte %u is "
+                                        "neither 0 nor 1",
+                    v->leaf73[72]);
+    if (v->disclose != NULL) {
+        const struct lg_field df[] = {
+            {"data", LG_MAP, 0, false, &v->data},
+            {"salt", LG_BIN, 32, false, &v->salt},
+        };
+        if ((rv = lg_fields(v->disclose, df, 2, "disclose", &err)) != 0)
+            return fail(v, LG_BR_MALFORMED, "%s (%s)", cb_errmsg(&err),
+                        cb_errname(rv));
+        if (!strmap_ok(v->data))
+            return fail(v, LG_BR_MALFORMED, "disclose.data: expected a map "
+                                            "of str to str, each at most "
+                                            "%d bytes",
+                        LG_STR_MAX);
+    }
+    /* the items */
+    if ((rv = parse_item(v, v->sealo, "seal", 0, &v->sealit)) != 0 ||
+        (rv = parse_list(v, v->govs, "governance", &v->gov, &v->ngov)) != 0 ||
+        (rv = parse_list(v, v->ents, "entries", &v->ent, &v->nent)) != 0)
+        return rv;
+    v->res->governance = v->ngov;
+    v->res->entries = v->nent;
+    if (v->nent == 0)
+        return fail(v, LG_BR_MALFORMED, "entries: empty (the account's "
+                                        "account.open at least)");
+    /* the seal, kept decoded */
+    if (v->sealit.type != LG_T_SEAL)
+        return fail(v, LG_BR_MALFORMED, "seal: a %s entry, not a seal",
+                    lg_type_name(v->sealit.type));
+    if ((rv = lg_signed_decode(&v->seal, v->sealit.bytes, v->sealit.len,
+                               &err)) != 0 ||
+        (rv = seal_body_parse(&v->seal.e, &v->sb, &err)) != 0) {
+        if (rv == CB_ENOMEM)
+            return rv;
+        return fail(v, LG_BR_MALFORMED, "seal: %s (%s)", cb_errmsg(&err),
+                    cb_errname(rv));
+    }
+    v->res->seal_index = v->sealit.index;
+    v->res->seal_ts = v->seal.e.ts;
+    memcpy(v->res->account, v->ent[0].id, 32);
+    v->res->number = v->number;
+    return 0;
+}
+
+/* ---- 1. genesis ---- */
+
+static int check_genesis(struct vctx *v)
+{
+    char hex[65];
+    if (v->ngov == 0)
+        return fail(v, LG_BR_GENESIS, "governance: empty, no genesis entry");
+    const struct item *g = &v->gov[0];
+    if (g->type != LG_T_GENESIS || g->index != 0)
+        return fail(v, LG_BR_GENESIS, "governance[0]: a %s entry at index "
+                                      "%llu, not the genesis entry at 0",
+                    lg_type_name(g->type), (unsigned long long)g->index);
+    if (memcmp(g->id, v->ledger, 32) != 0) {
+        cy_hex(hex, g->id, 32);
+        return fail(v, LG_BR_GENESIS, "the genesis entry's id %s is not the "
+                                      "ledger id",
+                    hex);
+    }
+    /* the origin: the genesis body's, else credbank/<16 hex> */
+    struct cb_err err = {0, ""};
+    int rv = lg_signed_decode(&v->s, g->bytes, g->len, &err);
+    if (rv != 0)
+        return rv == CB_ENOMEM ? rv : CB_EINTERNAL; /* decoded before */
+    const msgpack_object *o = body_field(&v->s.e, "origin");
+    if (o != NULL && o->type == MSGPACK_OBJECT_STR &&
+        o->via.str.size < sizeof v->origin) {
+        memcpy(v->origin, o->via.str.ptr, o->via.str.size);
+        v->origin[o->via.str.size] = '\0';
+    } else {
+        cy_hex(hex, v->ledger, 8);
+        snprintf(v->origin, sizeof v->origin, "credbank/%s", hex);
+    }
+    snprintf(v->res->origin, sizeof v->res->origin, "%s", v->origin);
+    return 0;
+}
+
+/* ---- 2. the checkpoint note ---- */
+
+static int check_note_form(struct vctx *v)
+{
+    const char *n = v->note->via.str.ptr;
+    size_t len = v->note->via.str.size;
+    uint64_t size = v->sealit.index + 1;
+    if (v->sealit.index == UINT64_MAX)
+        return fail(v, LG_BR_CHECKPOINT, "seal index out of range");
+    /* body: origin, size, base64 root */
+    char want[300];
+    int wl = snprintf(want, sizeof want, "%s\n%llu\n", v->origin,
+                      (unsigned long long)size);
+    if (wl < 0 || (size_t)wl >= sizeof want)
+        return fail(v, LG_BR_CHECKPOINT, "origin too long");
+    if (len < (size_t)wl + 46 || memcmp(n, want, (size_t)wl) != 0)
+        return fail(v, LG_BR_CHECKPOINT,
+                    "the note does not begin \"%s\\n%llu\\n\" (origin and "
+                    "size of the seal's checkpoint)",
+                    v->origin, (unsigned long long)size);
+    const char *b64 = n + wl;
+    size_t rlen = 0;
+    uint8_t rbuf[33];
+    if (b64[44] != '\n' || b64[45] != '\n' ||
+        cy_unb64(rbuf, sizeof rbuf, &rlen, b64, 44) != 0 || rlen != 32)
+        return fail(v, LG_BR_CHECKPOINT, "the note's third line is not a "
+                                         "base64 root hash followed by an "
+                                         "empty line");
+    memcpy(v->root, rbuf, 32);
+    v->blen = (size_t)wl + 45;
+    memcpy(v->body, n, v->blen);
+    v->body[v->blen] = '\0';
+    /* signature lines: "— <name> <base64(hash || sig)>\n" */
+    size_t pos = v->blen + 1;
+    while (pos < len) {
+        const char *line = n + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        if (nl == NULL)
+            return fail(v, LG_BR_CHECKPOINT, "signature line %zu: no final "
+                                             "newline",
+                        v->nlines + 1);
+        size_t ll = (size_t)(nl - line);
+        if (v->nlines == LG_BUNDLE_NOTE_LINES)
+            return fail(v, LG_BR_CHECKPOINT, "more than %d signature lines",
+                        LG_BUNDLE_NOTE_LINES);
+        struct note_line *nlp = &v->lines[v->nlines];
+        const char *sp = ll > 4 ? memchr(line + 4, ' ', ll - 4) : NULL;
+        size_t namelen = sp ? (size_t)(sp - line - 4) : 0;
+        uint8_t raw[69];
+        size_t rawlen = 0;
+        if (ll < 4 || memcmp(line, "\xe2\x80\x94 ", 4) != 0 || sp == NULL ||
+            namelen == 0 || namelen > CY_NAME_MAX)
+            return fail(v, LG_BR_CHECKPOINT, "signature line %zu: not "
+                                             "\"\xe2\x80\x94 NAME SIG\"",
+                        v->nlines + 1);
+        memcpy(nlp->name, line + 4, namelen);
+        nlp->name[namelen] = '\0';
+        const char *sig64 = sp + 1;
+        size_t slen = (size_t)(nl - sig64);
+        if (!cy_name_valid(nlp->name) ||
+            cy_unb64(raw, sizeof raw, &rawlen, sig64, slen) != 0 ||
+            rawlen != 68)
+            return fail(v, LG_BR_CHECKPOINT, "signature line %zu: bad key "
+                                             "name or signature encoding",
+                        v->nlines + 1);
+        memcpy(nlp->hash, raw, 4);
+        memcpy(nlp->sig, raw + 4, 64);
+        v->nlines++;
+        pos += ll + 1;
+    }
+    return 0;
+}
+
+/* ---- 3. inclusion ---- */
+
+static int check_inclusion(struct vctx *v, const struct item *it)
+{
+    char lb[64];
+    uint64_t size = v->sealit.index + 1;
+    cy_hash proof[CY_PROOF_MAX];
+    size_t n = it->proof->via.array.size;
+    for (size_t i = 0; i < n; i++)
+        memcpy(proof[i], it->proof->via.array.ptr[i].via.bin.ptr, 32);
+    if (it->index >= size)
+        return fail(v, LG_BR_INCLUSION, "%s: index not below the "
+                                        "checkpoint's size %llu",
+                    label(it, lb), (unsigned long long)size);
+    if (cy_inclusion_verify(it->leaf, it->index, size,
+                            (const cy_hash *)proof, n, v->root) != 0)
+        return fail(v, LG_BR_INCLUSION, "%s: the inclusion proof does not "
+                                        "verify against the checkpoint "
+                                        "root",
+                    label(it, lb));
+    return 0;
+}
+
+/* ---- 4. lists: order and membership ---- */
+
+static int check_lists(struct vctx *v)
+{
+    char lb[64];
+    const uint64_t S = v->sealit.index;
+    struct {
+        struct item *a;
+        size_t n;
+    } lists[2] = {{v->gov, v->ngov}, {v->ent, v->nent}};
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; i < lists[l].n; i++) {
+            const struct item *it = &lists[l].a[i];
+            if (it->index >= S)
+                return fail(v, LG_BR_ORDER, "%s: not below the seal's index "
+                                            "%llu",
+                            label(it, lb), (unsigned long long)S);
+            if (i > 0 && it->index <= lists[l].a[i - 1].index)
+                return fail(v, LG_BR_ORDER, "%s: does not follow index %llu "
+                                            "of the item before it",
+                            label(it, lb),
+                            (unsigned long long)lists[l].a[i - 1].index);
+        }
+    for (size_t i = 1; i < v->ngov; i++)
+        if (!lg_type_is_governance(v->gov[i].type) ||
+            v->gov[i].type == LG_T_GENESIS)
+            return fail(v, LG_BR_FOREIGN, "%s: a %s entry is not a "
+                                          "governance entry after genesis",
+                        label(&v->gov[i], lb), lg_type_name(v->gov[i].type));
+    if (v->ent[0].type != LG_T_ACCOUNT_OPEN)
+        return fail(v, LG_BR_FOREIGN, "%s: a %s entry, not the account's "
+                                      "account.open",
+                    label(&v->ent[0], lb), lg_type_name(v->ent[0].type));
+    const uint8_t *acct = v->ent[0].id;
+    for (size_t i = 1; i < v->nent; i++) {
+        const struct item *it = &v->ent[i];
+        if (!it->has_account || memcmp(it->account, acct, 32) != 0) {
+            char hex[17] = "none";
+            if (it->has_account)
+                cy_hex(hex, it->account, 8);
+            return fail(v, LG_BR_FOREIGN, "%s: a %s entry of account %s…, "
+                                          "not of this account",
+                        label(it, lb), lg_type_name(it->type), hex);
+        }
+    }
+    return 0;
+}
+
+/* ---- 5. governance count and chain ---- */
+
+static int check_governance(struct vctx *v)
+{
+    if (v->ngov != v->sb.governance)
+        return fail(v, LG_BR_GOV_COUNT, "%zu governance entries, the seal "
+                                        "counts %llu",
+                    v->ngov, (unsigned long long)v->sb.governance);
+    uint8_t chain[32] = {0};
+    for (size_t i = 0; i < v->ngov; i++)
+        chain_step(chain, v->gov[i].leaf);
+    if (memcmp(chain, v->sb.governance_chain, 32) != 0) {
+        char a[65], b[65];
+        cy_hex(a, chain, 32);
+        cy_hex(b, v->sb.governance_chain, 32);
+        return fail(v, LG_BR_GOV_CHAIN, "chain over the governance entries "
+                                        "%s, the seal's %s",
+                    a, b);
+    }
+    return 0;
+}
+
+/* ---- 6. the replay ---- */
+
+static int rm_replay_dir(struct vctx *v)
+{
+    if (v->dir[0] == '\0')
+        return 0;
+    char p[4200];
+    snprintf(p, sizeof p, "%s/data.mdb", v->dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/lock.mdb", v->dir);
+    unlink(p);
+    int rv = rmdir(v->dir) == 0 ? 0 : CB_EIO;
+    v->dir[0] = '\0';
+    return rv;
+}
+
+static int replay(struct vctx *v)
+{
+    const char *tmp = v->opts->tmpdir;
+    if (tmp == NULL)
+        tmp = getenv("TMPDIR");
+    if (tmp == NULL || *tmp == '\0')
+        tmp = "/tmp";
+    int n = snprintf(v->dir, sizeof v->dir, "%s/credbank-verify-XXXXXX", tmp);
+    if (n < 0 || (size_t)n >= sizeof v->dir || mkdtemp(v->dir) == NULL) {
+        v->dir[0] = '\0';
+        return CB_EIO;
+    }
+    struct lg_open_opts o = {
+        .map_size = (size_t)1 << 30 > 16 * v->bundle_len
+                        ? (size_t)1 << 30
+                        : 16 * v->bundle_len,
+        .verify_threads = v->opts->threads ? v->opts->threads : 1,
+        .nosync = true,
+        .partial = true,
+    };
+    struct cb_err err = {0, ""};
+    int rv = lg_ledger_open(&v->rl, v->dir, &o, &err);
+    if (rv != 0) {
+        v->rl = NULL;
+        return rv;
+    }
+    /* governance and account entries merged in log order */
+    v->nmerged = v->ngov + v->nent;
+    v->merged = malloc(v->nmerged * sizeof *v->merged);
+    v->results = calloc(v->nmerged, sizeof *v->results);
+    struct lg_buf *bufs = malloc(v->nmerged * sizeof *bufs);
+    if (v->merged == NULL || v->results == NULL || bufs == NULL) {
+        free(bufs);
+        return CB_ENOMEM;
+    }
+    size_t g = 0, e = 0;
+    for (size_t i = 0; i < v->nmerged; i++) {
+        struct item *it;
+        if (e == v->nent ||
+            (g < v->ngov && v->gov[g].index < v->ent[e].index))
+            it = &v->gov[g++];
+        else
+            it = &v->ent[e++];
+        v->merged[i] = it;
+        it->res = &v->results[i];
+        bufs[i] = (struct lg_buf){it->bytes, it->len};
+    }
+    rv = lg_apply(v->rl, 0, bufs, v->nmerged, v->results, NULL, &err);
+    free(bufs);
+    if (rv != 0)
+        return rv;
+
+    /* members in force at the seal, their node keys, the cosign quorum */
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(v->rl->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return lg_mdb_err(rc);
+    struct sm_meta m;
+    rv = sm_get(txn, v->rl->meta, "head", 4, &m, sizeof m, NULL);
+    if (rv == CB_ENOTFOUND) {
+        memset(&m, 0, sizeof m); /* nothing applied: genesis refused */
+        rv = 0;
+    }
+    MDB_cursor *cur = NULL;
+    if (rv == 0 && (rc = mdb_cursor_open(txn, v->rl->members, &cur)) != 0)
+        rv = lg_mdb_err(rc);
+    if (rv == 0) {
+        v->members = calloc(m.members ? m.members : 1, sizeof *v->members);
+        if (v->members == NULL)
+            rv = CB_ENOMEM;
+    }
+    MDB_val k, val;
+    for (rc = rv == 0 ? mdb_cursor_get(cur, &k, &val, MDB_FIRST) : 0;
+         rv == 0 && rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+        struct sm_member mem;
+        if (val.mv_size != sizeof mem) {
+            rv = CB_ECORRUPT;
+            break;
+        }
+        memcpy(&mem, val.mv_data, sizeof mem);
+        if (!mem.in_force)
+            continue;
+        if (v->nmembers == m.members) {
+            rv = CB_ECORRUPT;
+            break;
+        }
+        struct member_key *mk = &v->members[v->nmembers++];
+        memcpy(mk->name, mem.name, SM_NAME_CAP);
+        mk->name[SM_NAME_CAP - 1] = '\0';
+        memcpy(mk->node, mem.node, 32);
+    }
+    if (rv == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        rv = lg_mdb_err(rc);
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    v->cosign_quorum = m.members ? sm_cosign_quorum(&m, m.members) : 1;
+    return rv;
+}
+
+static bool code_is_sig(int code)
+{
+    return code == CB_EBADSIG || code == CB_EMISSINGSIG ||
+           code == CB_EBADKEY || code == CB_ESIGORDER;
+}
+
+static bool code_is_auth(int code)
+{
+    return code == CB_EAUTHOR || code == CB_ESIGNER || code == CB_EQUORUM ||
+           code == CB_ELEDGER || code == CB_EKEYSTATE;
+}
+
+static int check_gov_replay(struct vctx *v)
+{
+    char lb[64];
+    for (size_t i = 0; i < v->ngov; i++) {
+        const struct lg_result *r = v->gov[i].res;
+        if (r->code != 0)
+            return fail(v, LG_BR_GOV_REFUSED, "%s: %s (%s)",
+                        label(&v->gov[i], lb), r->msg, cb_errname(r->code));
+    }
+    return 0;
+}
+
+/* ---- 7. the note's signatures ---- */
+
+static int check_note_sigs(struct vctx *v)
+{
+    size_t valid = 0;
+    char *names = v->res->note_signers;
+    size_t cap = sizeof v->res->note_signers, used = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < v->nlines; i++) {
+        const struct note_line *ln = &v->lines[i];
+        struct member_key *mk = NULL;
+        for (size_t j = 0; j < v->nmembers && mk == NULL; j++) {
+            uint8_t h[4];
+            if (strcmp(v->members[j].name, ln->name) != 0)
+                continue;
+            cy_note_keyhash(h, ln->name, v->members[j].node);
+            if (memcmp(h, ln->hash, 4) == 0)
+                mk = &v->members[j];
+        }
+        if (mk == NULL)
+            continue; /* not a node key of a member in force at the seal */
+        v->res->signatures++;
+        if (cy_verify(ln->sig, v->body, v->blen, mk->node) != 0)
+            return fail(v, LG_BR_NOTE_SIG, "signature line %zu by %s (a node "
+                                           "key in force at the seal) does "
+                                           "not verify",
+                        i + 1, ln->name);
+        if (mk->counted)
+            continue;
+        mk->counted = true;
+        valid++;
+        int w = snprintf(names + used, cap - used, "%s%s", used ? " " : "",
+                         mk->name);
+        if (w > 0 && (size_t)w < cap - used)
+            used += (size_t)w;
+    }
+    if (valid < v->cosign_quorum)
+        return fail(v, LG_BR_NOTE_QUORUM, "%zu valid signature%s by members "
+                                          "in force at the seal (%s), "
+                                          "cosign_quorum is %llu",
+                    valid, valid == 1 ? "" : "s", used ? names : "none",
+                    (unsigned long long)v->cosign_quorum);
+    return 0;
+}
+
+/* ---- 8. entries' signatures and authority ---- */
+
+static int check_entry_sigs(struct vctx *v)
+{
+    char lb[64];
+    for (size_t i = 0; i < v->nent; i++) {
+        const struct lg_result *r = v->ent[i].res;
+        if (code_is_sig(r->code))
+            return fail(v, LG_BR_ENTRY_SIG, "%s: %s (%s)",
+                        label(&v->ent[i], lb), r->msg, cb_errname(r->code));
+        if (code_is_auth(r->code))
+            return fail(v, LG_BR_ENTRY_AUTH, "%s: %s (%s)",
+                        label(&v->ent[i], lb), r->msg, cb_errname(r->code));
+    }
+    struct cb_err err = {0, ""};
+    int rv = lg_signed_verify(&v->seal, &err);
+    if (rv == CB_ENOMEM)
+        return rv;
+    if (rv != 0)
+        return fail(v, LG_BR_ENTRY_SIG, "seal (index %llu): %s (%s)",
+                    (unsigned long long)v->sealit.index, cb_errmsg(&err),
+                    cb_errname(rv));
+    return 0;
+}
+
+/* ---- 9. the seal ---- */
+
+static int check_seal(struct vctx *v)
+{
+    const struct lg_entry *e = &v->seal.e;
+    const uint64_t S = v->sealit.index;
+    bool member = false;
+    for (size_t j = 0; j < v->nmembers && !member; j++)
+        member = memcmp(v->members[j].node, e->author, 32) == 0;
+    if (!member) {
+        char hex[65];
+        cy_hex(hex, e->author, 32);
+        return fail(v, LG_BR_SEAL, "author %s is not the node key of a "
+                                   "member in force at the seal",
+                    hex);
+    }
+    if (v->seal.nsigs != 1)
+        return fail(v, LG_BR_SEAL, "signed by %zu keys; a seal is signed by "
+                                   "its author alone",
+                    v->seal.nsigs);
+    if (memcmp(e->ledger, v->ledger, 32) != 0)
+        return fail(v, LG_BR_SEAL, "entry.ledger is another ledger's id");
+    if (e->nrefs != 0)
+        return fail(v, LG_BR_SEAL, "a seal has no refs");
+    if (v->sb.size != S)
+        return fail(v, LG_BR_SEAL, "body.size %llu is not its index %llu",
+                    (unsigned long long)v->sb.size, (unsigned long long)S);
+    /* The seal is the checkpoint's last leaf: its proof's hashes are the
+     * left siblings, whose right fold is the tree hash of the S leaves
+     * before it (RFC 9162 2.1.1), which the seal must name. */
+    const msgpack_object *p = v->sealit.proof;
+    size_t n = p->via.array.size;
+    cy_hash r;
+    if (n == 0)
+        return fail(v, LG_BR_SEAL, "no entries before the seal");
+    memcpy(r, p->via.array.ptr[0].via.bin.ptr, 32);
+    for (size_t i = 1; i < n; i++) {
+        cy_hash t;
+        cy_node_hash(t, (const uint8_t *)p->via.array.ptr[i].via.bin.ptr, r);
+        memcpy(r, t, 32);
+    }
+    if (memcmp(r, v->sb.log_root, 32) != 0)
+        return fail(v, LG_BR_SEAL, "body.log_root is not the tree hash of "
+                                   "the %llu entries before the seal",
+                    (unsigned long long)S);
+    return 0;
+}
+
+/* ---- 10. the account ---- */
+
+static int check_account(struct vctx *v)
+{
+    char a[65], b[65];
+    const uint8_t *leaf = v->leaf73;
+    if (v->number >= v->sb.accounts)
+        return fail(v, LG_BR_ACCOUNT_PROOF, "account number %llu, the seal "
+                                            "counts %llu accounts",
+                    (unsigned long long)v->number,
+                    (unsigned long long)v->sb.accounts);
+    if (memcmp(leaf, v->ent[0].id, 32) != 0) {
+        cy_hex(a, leaf, 32);
+        cy_hex(b, v->ent[0].id, 32);
+        return fail(v, LG_BR_ACCOUNT_PROOF, "the leaf names account %s, "
+                                            "entries[0] opens %s",
+                    a, b);
+    }
+    cy_hash lh, proof[CY_PROOF_MAX];
+    cy_leaf_hash(lh, leaf, 73);
+    size_t n = v->aproof->via.array.size;
+    for (size_t i = 0; i < n; i++)
+        memcpy(proof[i], v->aproof->via.array.ptr[i].via.bin.ptr, 32);
+    if (cy_inclusion_verify(lh, v->number, v->sb.accounts,
+                            (const cy_hash *)proof, n,
+                            v->sb.accounts_root) != 0)
+        return fail(v, LG_BR_ACCOUNT_PROOF, "the leaf of account number %llu "
+                                            "is not in the seal's account "
+                                            "tree of %llu",
+                    (unsigned long long)v->number,
+                    (unsigned long long)v->sb.accounts);
+    uint64_t count = get_be64(leaf + 32);
+    if (count != v->nent)
+        return fail(v, LG_BR_ACCOUNT_COUNT, "%zu entries, the account leaf "
+                                            "counts %llu",
+                    v->nent, (unsigned long long)count);
+    uint8_t chain[32] = {0};
+    bool cancelled = false;
+    for (size_t i = 0; i < v->nent; i++) {
+        chain_step(chain, v->ent[i].leaf);
+        cancelled |= v->ent[i].type == LG_T_ACCOUNT_CANCEL;
+    }
+    if (memcmp(chain, leaf + 40, 32) != 0) {
+        cy_hex(a, chain, 32);
+        cy_hex(b, leaf + 40, 32);
+        return fail(v, LG_BR_ACCOUNT_CHAIN, "chain over the entries %s, the "
+                                            "leaf's %s",
+                    a, b);
+    }
+    if ((uint8_t)cancelled != leaf[72])
+        return fail(v, LG_BR_ACCOUNT_STATUS, "the entries leave the account "
+                                             "%s, the leaf says %s",
+                    cancelled ? "cancelled" : "open",
+                    leaf[72] ? "cancelled" : "open");
+    return 0;
+}
+
+/* ---- 11. disclosure ---- */
+
+static int check_disclosure(struct vctx *v)
+{
+    if (v->disclose == NULL)
+        return 0;
+    struct cb_err err = {0, ""};
+    int rv = lg_signed_decode(&v->s, v->ent[0].bytes, v->ent[0].len, &err);
+    if (rv != 0)
+        return rv == CB_ENOMEM ? rv : CB_EINTERNAL;
+    const msgpack_object *pii = body_field(&v->s.e, "pii");
+    if (pii == NULL || pii->type != MSGPACK_OBJECT_BIN ||
+        pii->via.bin.size != 32)
+        return fail(v, LG_BR_DISCLOSURE, "the account.open has no pii");
+    struct lg_w w;
+    lg_w_init(&w);
+    lg_w_obj(&w, v->data);
+    if ((rv = lg_w_error(&w)) != 0) {
+        lg_w_release(&w);
+        return rv;
+    }
+    rv = disclosure_check((const uint8_t *)v->salt->via.bin.ptr,
+                          lg_w_data(&w), lg_w_len(&w),
+                          (const uint8_t *)pii->via.bin.ptr, &err);
+    lg_w_release(&w);
+    if (rv == CB_ENOMEM)
+        return rv;
+    if (rv != 0)
+        return fail(v, LG_BR_DISCLOSURE, "%s", cb_errmsg(&err));
+    v->res->disclosed = lg_json(v->data);
+    return v->res->disclosed ? 0 : CB_ENOMEM;
+}
+
+/* ---- 12. the rules ---- */
+
+static int check_rules(struct vctx *v)
+{
+    char lb[64];
+    for (size_t i = 0; i < v->nent; i++) {
+        const struct lg_result *r = v->ent[i].res;
+        if (r->code != 0)
+            return fail(v, LG_BR_REPLAY, "%s: %s (%s)", label(&v->ent[i], lb),
+                        r->msg, cb_errname(r->code));
+    }
+    return 0;
+}
+
+/* ---- the summary ---- */
+
+/* Replaces replay positions by the real log's indices. */
+static void remap(json_t *j, struct item *const *merged, size_t n)
+{
+    if (json_is_array(j)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(j, i, x) remap(x, merged, n);
+    } else if (json_is_object(j)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(j, k, x)
+        {
+            if (json_is_integer(x) &&
+                (strcmp(k, "index") == 0 || strcmp(k, "cancelled_at") == 0 ||
+                 strcmp(k, "decided_at") == 0)) {
+                json_int_t r = json_integer_value(x);
+                if (r >= 0 && (uint64_t)r < n &&
+                    merged[r]->index <= (uint64_t)INT64_MAX)
+                    json_integer_set(x, (json_int_t)merged[r]->index);
+            } else {
+                remap(x, merged, n);
+            }
+        }
+    }
+}
+
+static int summary(struct vctx *v)
+{
+    json_t *view = NULL;
+    struct cb_err err = {0, ""};
+    int rv = lg_account_view(v->rl, v->ent[0].id, &view, &err);
+    if (rv != 0)
+        return rv == CB_ENOMEM ? rv : CB_EINTERNAL;
+    remap(view, v->merged, v->nmerged);
+    if (v->number <= (uint64_t)INT64_MAX &&
+        json_object_set_new(view, "number",
+                            json_integer((json_int_t)v->number)) != 0) {
+        json_decref(view);
+        return CB_ENOMEM;
+    }
+    v->res->summary = view;
+    return 0;
+}
+
+int lg_bundle_verify(const uint8_t *buf, size_t len, const uint8_t ledger[32],
+                     const struct lg_bundle_verify_opts *opts,
+                     struct lg_bundle_result *res)
+{
+    struct lg_bundle_verify_opts def = {0};
+    memset(res, 0, sizeof *res);
+    struct vctx *v = calloc(1, sizeof *v);
+    if (v == NULL)
+        return CB_ENOMEM;
+    v->res = res;
+    v->opts = opts ? opts : &def;
+    v->ledger = ledger;
+    v->bundle_len = len;
+    lg_doc_init(&v->doc);
+    lg_signed_init(&v->s);
+    lg_signed_init(&v->seal);
+
+    int rv;
+    if ((rv = decode(v, buf, len)) != 0 || (rv = check_genesis(v)) != 0 ||
+        (rv = check_note_form(v)) != 0)
+        goto out;
+    if ((rv = check_inclusion(v, &v->sealit)) != 0)
+        goto out;
+    for (size_t i = 0; i < v->ngov; i++)
+        if ((rv = check_inclusion(v, &v->gov[i])) != 0)
+            goto out;
+    for (size_t i = 0; i < v->nent; i++)
+        if ((rv = check_inclusion(v, &v->ent[i])) != 0)
+            goto out;
+    if ((rv = check_lists(v)) != 0 || (rv = check_governance(v)) != 0 ||
+        (rv = replay(v)) != 0 || (rv = check_gov_replay(v)) != 0 ||
+        (rv = check_note_sigs(v)) != 0 || (rv = check_entry_sigs(v)) != 0 ||
+        (rv = check_seal(v)) != 0 || (rv = check_account(v)) != 0 ||
+        (rv = check_disclosure(v)) != 0 || (rv = check_rules(v)) != 0)
+        goto out;
+    if (v->opts->not_before_ms != 0 && v->seal.e.ts < v->opts->not_before_ms) {
+        rv = fail(v, LG_BR_STALE, "the seal's ts %llu ms is below "
+                                  "--not-before %llu ms",
+                  (unsigned long long)v->seal.e.ts,
+                  (unsigned long long)v->opts->not_before_ms);
+        goto out;
+    }
+    if (!v->opts->no_summary)
+        rv = summary(v);
+out:
+    if (rv != 0 && rv != CB_EBUNDLE)
+        res->reason = LG_BR_OK; /* a system error, not a verdict */
+    lg_ledger_close(v->rl);
+    if (rm_replay_dir(v) != 0 && rv == 0)
+        rv = CB_EIO;
+    if (rv != 0 && rv != CB_EBUNDLE) {
+        json_decref(res->summary);
+        res->summary = NULL;
+    }
+    lg_doc_release(&v->doc);
+    lg_signed_release(&v->s);
+    lg_signed_release(&v->seal);
+    free(v->gov);
+    free(v->ent);
+    free(v->merged);
+    free(v->results);
+    free(v->members);
+    free(v);
+    return rv;
+}
+
+void lg_bundle_result_release(struct lg_bundle_result *res)
+{
+    json_decref(res->summary);
+    json_decref(res->disclosed);
+    res->summary = NULL;
+    res->disclosed = NULL;
+}

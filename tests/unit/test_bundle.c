@@ -1,0 +1,382 @@
+/* Bundles (ledger/bundle.c): export, offline verification and its reasons. */
+#include <credbank/bundle.h>
+
+#include "fixture.h"
+
+static struct fx f;
+static uint8_t acct[32];
+
+static void setup(void)
+{
+    fx_setup(&f);
+    fx_open_account(&f, &f.learner, false, acct);
+}
+static void teardown(void) { fx_teardown(&f); }
+TestSuite(bundle, .init = setup, .fini = teardown);
+
+/* ---- seals and cosigns (as test_seal.c builds them) ---- */
+
+static uint64_t seal_by(const struct cy_key *node)
+{
+    struct lg_status st;
+    cr_assert_eq(lg_status(f.l, &st), 0);
+    struct lg_w w;
+    lg_w_init(&w);
+    cr_assert_eq(lg_seal_body(f.l, &w), 0);
+    struct lg_result r;
+    int rv = fx_submit(&f, &(struct fx_e){.type = LG_T_SEAL, .author = node,
+                                          .body_raw = lg_w_data(&w),
+                                          .body_raw_len = lg_w_len(&w)},
+                       &r);
+    lg_w_release(&w);
+    cr_assert_eq(rv, 0, "seal: %s: %s", cb_errname(rv), r.msg);
+    return r.index;
+}
+
+static void entry_id_at(uint64_t index, uint8_t id[32])
+{
+    MDB_txn *txn;
+    cr_assert_eq(mdb_txn_begin(lg_ledger_env(f.l), NULL, MDB_RDONLY, &txn), 0);
+    const uint8_t *p;
+    size_t len;
+    cr_assert_eq(lg_log_get(lg_ledger_log(f.l), txn, index, &p, &len), 0);
+    struct lg_signed s;
+    lg_signed_init(&s);
+    cr_assert_eq(lg_signed_decode(&s, p, len, NULL), 0);
+    memcpy(id, s.e.id, 32);
+    lg_signed_release(&s);
+    mdb_txn_abort(txn);
+}
+
+static void sign_body(uint64_t at, const struct cy_key *node, uint8_t sig[64])
+{
+    char text[512];
+    size_t len;
+    cr_assert_eq(lg_checkpoint_body(f.l, at, text, sizeof text, &len), 0);
+    cy_sign(sig, text, len, node);
+}
+
+static void cosign(uint64_t at, const struct cy_key *node)
+{
+    uint8_t sig[64], id[32];
+    char body[256], hex[129];
+    sign_body(at, node, sig);
+    entry_id_at(at, id);
+    cy_hex(hex, sig, 64);
+    snprintf(body, sizeof body, "{\"sig\":\"hex:%s\",\"size\":%llu}", hex,
+             (unsigned long long)at);
+    fx_ok(&f, &(struct fx_e){.type = LG_T_COSIGN, .author = node,
+                             .refs = (const uint8_t(*)[32])id, .nrefs = 1,
+                             .body = body}, NULL);
+}
+
+static const struct cy_key *depositor; /* NULL: the provider */
+
+static void deposit(const char *course)
+{
+    char body[600];
+    snprintf(body, sizeof body,
+             "{\"compatible\":false,\"course\":\"%s\",\"credits\":3,"
+             "\"evidence\":\"%s\",\"grade\":80,\"source\":\"school\","
+             "\"term\":\"2024Q1\",\"title\":\"Course\"}", course,
+             fx_hex(f.ledger));
+    fx_ok(&f, &(struct fx_e){.type = LG_T_OUTCOME_DEPOSIT,
+                             .author = depositor ? depositor : &f.prov,
+                             .account = acct, .body = body}, NULL);
+}
+
+/* A final checkpoint cosigned by the bank's and the university's nodes. */
+static uint64_t finalise(void)
+{
+    uint64_t at = seal_by(&f.bank_node);
+    cosign(at, &f.bank_node);
+    cosign(at, &f.uni_node);
+    return at;
+}
+
+static uint8_t *export(size_t *len)
+{
+    struct lg_w w;
+    struct cb_err err = {0, ""};
+    lg_w_init(&w);
+    int rv = lg_bundle_export(f.l, acct, NULL, &w, &err);
+    cr_assert_eq(rv, 0, "export: %s: %s", cb_errname(rv), err.msg);
+    return lg_w_take(&w, len);
+}
+
+static int verify(const uint8_t *b, size_t len, struct lg_bundle_result *r)
+{
+    return lg_bundle_verify(b, len, f.ledger, NULL, r);
+}
+
+/* The bundle with its checkpoint replaced by note (everything else kept). */
+static uint8_t *with_note(const uint8_t *b, size_t len, const char *note,
+                          size_t *out_len)
+{
+    struct lg_doc d;
+    lg_doc_init(&d);
+    struct lg_limits lim = {.max_str = LG_BUNDLE_NOTE_MAX};
+    cr_assert_eq(lg_decode(&d, b, len, &lim, NULL), 0);
+    struct lg_w w;
+    lg_w_init(&w);
+    const msgpack_object *m = &d.root;
+    lg_w_map(&w, m->via.map.size);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        lg_w_obj(&w, &m->via.map.ptr[i].key);
+        if (lg_is_str(&m->via.map.ptr[i].key, "checkpoint"))
+            lg_w_cstr(&w, note);
+        else
+            lg_w_obj(&w, &m->via.map.ptr[i].val);
+    }
+    cr_assert_eq(lg_w_error(&w), 0);
+    lg_doc_release(&d);
+    return lg_w_take(&w, out_len);
+}
+
+/* The note line of node signing the checkpoint of at under name. */
+static void note_line(char *out, size_t cap, uint64_t at, const char *name,
+                      const struct cy_key *node, bool corrupt)
+{
+    uint8_t raw[68];
+    char b64[96];
+    cy_note_keyhash(raw, name, node->pk);
+    sign_body(at, node, raw + 4);
+    if (corrupt)
+        raw[10] ^= 1;
+    cy_b64(b64, raw, sizeof raw);
+    snprintf(out, cap, "\xe2\x80\x94 %s %s\n", name, b64);
+}
+
+static void note_body(uint64_t at, char *out, size_t cap)
+{
+    size_t len;
+    cr_assert_eq(lg_checkpoint_body(f.l, at, out, cap, &len), 0);
+    out[len] = '\0';
+}
+
+Test(bundle, export_verifies_and_summary_is_the_view)
+{
+    deposit("C1");
+    deposit("C2");
+    uint64_t at = finalise();
+    size_t len;
+    uint8_t *b = export(&len);
+    struct lg_bundle_result r;
+    int rv = verify(b, len, &r);
+    cr_assert_eq(rv, 0, "%s: %s", lg_bundle_reason_name(r.reason), r.msg);
+    cr_assert_eq(r.seal_index, at);
+    cr_assert_eq(r.entries, 3);
+    cr_assert_eq(r.governance, 2);
+    cr_assert_eq(memcmp(r.account, acct, 32), 0);
+    /* 6 genesis + 1 policy + 2 open + 1 + 1 deposits + 1 seal + 2 note */
+    cr_assert_eq(r.signatures, 14, "%llu", (unsigned long long)r.signatures);
+    json_t *view;
+    cr_assert_eq(lg_account_view(f.l, acct, &view, NULL), 0);
+    cr_assert(json_equal(view, r.summary), "summary differs from the view");
+    json_decref(view);
+    lg_bundle_result_release(&r);
+    free(b);
+}
+
+Test(bundle, no_final_checkpoint)
+{
+    struct lg_w w;
+    struct cb_err err = {0, ""};
+    lg_w_init(&w);
+    cr_assert_eq(lg_bundle_export(f.l, acct, NULL, &w, &err), CB_ENOTFINAL);
+    uint64_t at = seal_by(&f.bank_node);
+    cosign(at, &f.bank_node);
+    cr_assert_eq(lg_bundle_export(f.l, acct, NULL, &w, &err), CB_ENOTFINAL,
+                 "one cosign of two is not final");
+    uint8_t other[32] = {1};
+    cosign(at, &f.uni_node);
+    cr_assert_eq(lg_bundle_export(f.l, other, NULL, &w, &err), CB_ENOTFOUND);
+    lg_w_release(&w);
+}
+
+/* The account changes after the seal: export rebuilds the account tree as
+ * it was at the seal, and the bundle holds only entries below it. */
+Test(bundle, account_changed_after_the_seal)
+{
+    deposit("C1");
+    uint64_t at = finalise();
+    deposit("C2");
+    struct cy_key k2;
+    fx_key(&k2, "learner-two");
+    uint8_t acct2[32];
+    fx_open_account(&f, &k2, true, acct2);
+    size_t len;
+    uint8_t *b = export(&len);
+    struct lg_bundle_result r;
+    int rv = verify(b, len, &r);
+    cr_assert_eq(rv, 0, "%s: %s", lg_bundle_reason_name(r.reason), r.msg);
+    cr_assert_eq(r.seal_index, at);
+    cr_assert_eq(r.entries, 2);
+    lg_bundle_result_release(&r);
+    free(b);
+}
+
+/* DESIGN 3.4: a removed member's node key is unknown at a later seal, so
+ * its (valid) signature line is ignored and does not count. */
+Test(bundle, removed_member_signature_does_not_count)
+{
+    fx_ok(&f, &(struct fx_e){.type = LG_T_MEMBER_REMOVE, .author = &f.bank,
+                             .body = "{\"name\":\"provider\"}",
+                             .signers = {&f.uni}}, NULL);
+    depositor = &f.uni;
+    deposit("C1");
+    depositor = NULL;
+    uint64_t at = finalise();
+    size_t len, len2;
+    uint8_t *b = export(&len);
+    struct lg_bundle_result r;
+    cr_assert_eq(verify(b, len, &r), 0, "%s", r.msg);
+    lg_bundle_result_release(&r);
+
+    char note[2048], line[256];
+    note_body(at, note, sizeof note);
+    strcat(note, "\n");
+    note_line(line, sizeof line, at, "bank", &f.bank_node, false);
+    strcat(note, line);
+    note_line(line, sizeof line, at, "provider", &f.prov_node, false);
+    strcat(note, line);
+    uint8_t *t = with_note(b, len, note, &len2);
+    cr_assert_eq(verify(t, len2, &r), CB_EBUNDLE);
+    cr_assert_eq(r.reason, LG_BR_NOTE_QUORUM, "%s: %s",
+                 lg_bundle_reason_name(r.reason), r.msg);
+    cr_assert_not_null(strstr(r.msg, "1 valid signature by members"), "%s",
+                       r.msg);
+    free(t);
+
+    /* with the university's line too it is enough: provider's ignored */
+    note_line(line, sizeof line, at, "university", &f.uni_node, false);
+    strcat(note, line);
+    t = with_note(b, len, note, &len2);
+    cr_assert_eq(verify(t, len2, &r), 0, "%s", r.msg);
+    cr_assert_str_eq(r.note_signers, "bank university");
+    lg_bundle_result_release(&r);
+    free(t);
+    free(b);
+}
+
+/* A bad signature by a key in force rejects the note however many valid
+ * lines it has; unknown keys and repeated lines are ignored. */
+Test(bundle, note_signatures_as_sumdb_note)
+{
+    deposit("C1");
+    uint64_t at = finalise();
+    size_t len, len2;
+    uint8_t *b = export(&len);
+    char body[1024], note[2048], line[256];
+    struct cy_key stranger;
+    fx_key(&stranger, "stranger");
+    note_body(at, body, sizeof body);
+
+    snprintf(note, sizeof note, "%s\n", body);
+    note_line(line, sizeof line, at, "stranger", &stranger, true);
+    strcat(note, line); /* unknown key, bad signature: ignored */
+    note_line(line, sizeof line, at, "bank", &f.bank_node, false);
+    strcat(note, line);
+    strcat(note, line); /* repeated: counted once */
+    uint8_t *t = with_note(b, len, note, &len2);
+    struct lg_bundle_result r;
+    cr_assert_eq(verify(t, len2, &r), CB_EBUNDLE);
+    cr_assert_eq(r.reason, LG_BR_NOTE_QUORUM, "%s", r.msg);
+    free(t);
+
+    note_line(line, sizeof line, at, "university", &f.uni_node, false);
+    strcat(note, line);
+    t = with_note(b, len, note, &len2);
+    cr_assert_eq(verify(t, len2, &r), 0, "%s", r.msg);
+    lg_bundle_result_release(&r);
+    free(t);
+
+    note_line(line, sizeof line, at, "provider", &f.prov_node, true);
+    strcat(note, line); /* a member in force at the seal, bad signature */
+    t = with_note(b, len, note, &len2);
+    cr_assert_eq(verify(t, len2, &r), CB_EBUNDLE);
+    cr_assert_eq(r.reason, LG_BR_NOTE_SIG, "%s", r.msg);
+    cr_assert_not_null(strstr(r.msg, "provider"), "%s", r.msg);
+    free(t);
+
+    /* a body that is not the seal's checkpoint */
+    snprintf(note, sizeof note, "%s", body);
+    note[0] = 'X';
+    strcat(note, "\n");
+    t = with_note(b, len, note, &len2);
+    cr_assert_eq(verify(t, len2, &r), CB_EBUNDLE);
+    cr_assert_eq(r.reason, LG_BR_CHECKPOINT, "%s", r.msg);
+    free(t);
+    free(b);
+}
+
+Test(bundle, wrong_ledger_and_garbage)
+{
+    deposit("C1");
+    finalise();
+    size_t len;
+    uint8_t *b = export(&len);
+    uint8_t other[32];
+    memcpy(other, f.ledger, 32);
+    other[0] ^= 1;
+    struct lg_bundle_result r;
+    cr_assert_eq(lg_bundle_verify(b, len, other, NULL, &r), CB_EBUNDLE);
+    cr_assert_eq(r.reason, LG_BR_GENESIS);
+    for (size_t cut = 0; cut < len; cut += len / 7 + 1) {
+        cr_assert_eq(verify(b, cut, &r), CB_EBUNDLE);
+        cr_assert_eq(r.reason, LG_BR_MALFORMED, "cut at %zu", cut);
+    }
+    struct lg_bundle_verify_opts o = {.not_before_ms = UINT64_MAX};
+    cr_assert_eq(lg_bundle_verify(b, len, f.ledger, &o, &r), CB_EBUNDLE);
+    cr_assert_eq(r.reason, LG_BR_STALE);
+    free(b);
+}
+
+Test(bundle, disclosure)
+{
+    finalise();
+    /* fx_open_account commits pii = SHA-256(learner pk): use a salt and
+     * data that do not open it, then none at all. */
+    uint8_t salt[32] = {7};
+    struct lg_w data, w;
+    lg_w_init(&data);
+    lg_w_init(&w);
+    const char *k[] = {"name"}, *v[] = {"Kim"};
+    lg_w_strmap(&data, k, v, 1);
+    struct lg_bundle_export_opts o = {salt, lg_w_data(&data),
+                                      lg_w_len(&data)};
+    struct cb_err err = {0, ""};
+    cr_assert_eq(lg_bundle_export(f.l, acct, &o, &w, &err), CB_EINVAL, "%s",
+                 err.msg);
+    lg_w_release(&data);
+    lg_w_release(&w);
+}
+
+Test(bundle, reason_names_are_unique_and_in_the_spec)
+{
+    FILE *fp = fopen(CB_SOURCE_DIR "/spec/bundle.md", "r");
+    cr_assert_not_null(fp, "spec/bundle.md missing");
+    static char doc[1 << 18];
+    size_t n = fread(doc, 1, sizeof doc - 1, fp);
+    doc[n] = '\0';
+    fclose(fp);
+    FILE *fe = fopen(CB_SOURCE_DIR "/spec/errors.md", "r");
+    cr_assert_not_null(fe);
+    static char edoc[1 << 20];
+    n = fread(edoc, 1, sizeof edoc - 1, fe);
+    edoc[n] = '\0';
+    fclose(fe);
+    cr_assert_str_eq(lg_bundle_reason_name(0), "valid");
+    cr_assert_null(lg_bundle_reason_name(LG_BR__COUNT));
+    for (int i = 1; i < LG_BR__COUNT; i++) {
+        char needle[80];
+        snprintf(needle, sizeof needle, "`%s`", lg_bundle_reason_name(i));
+        cr_expect_not_null(strstr(doc, needle), "spec/bundle.md lacks %s",
+                           needle);
+        cr_expect_not_null(strstr(edoc, needle), "spec/errors.md lacks %s",
+                           needle);
+        for (int j = 1; j < i; j++)
+            cr_expect_str_neq(lg_bundle_reason_name(i),
+                              lg_bundle_reason_name(j));
+    }
+}
