@@ -60,6 +60,8 @@ int cmd_status(int argc, char **argv);
 int cmd_members(int argc, char **argv);
 int cmd_account(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_export(int argc, char **argv);  /* cmd_bundle.c */
+int cmd_verify(int argc, char **argv);  /* cmd_bundle.c */
 
 /* A subcommand table row; the tables live in main.c, cmd_entry.c,
  * cmd_log.c and cmd_account.c. */
@@ -291,5 +293,7 @@ int cli_note_verify(const char *note, const char *vkeys, size_t *nvalid,
 /* ---- accounts (cmd_account.c) ---- */
 /* Prints the account view of id (a table, or JSON). */
 int cli_account_print(struct lg_ledger *l, const uint8_t id[32], bool json);
+/* Prints an account view (lg_account_view's JSON) as the table above. */
+void cli_account_print_view(json_t *v);
 
 #endif

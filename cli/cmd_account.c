@@ -7,15 +7,20 @@
  * lg_account_entries, each read back from the log): index, type, fee, id.
  * ID is the account id (64 hex: the entry id of its account.open) or
  * @FILE.cbe of that account.open.
+ *
+ * With --node URL (or CREDBANK_NODE when --dir is not given) both read a
+ * running credbankd instead (GET /v1/accounts/{id} and .../entries, each
+ * entry fetched as msgpack for its type, id and time) and print the same.
  */
 #include "cli.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOW_USAGE "account show ID --dir D [--json]"
-#define HISTORY_USAGE "account history ID --dir D [--json]"
+#define SHOW_USAGE "account show ID (--dir D | --node URL) [--json]"
+#define HISTORY_USAGE "account history ID (--dir D | --node URL) [--json]"
 
 /* ---- the table of account show ---- */
 
@@ -335,6 +340,11 @@ static void print_view(json_t *v)
     }
 }
 
+void cli_account_print_view(json_t *v)
+{
+    print_view(v);
+}
+
 int cli_account_print(struct lg_ledger *l, const uint8_t id[32], bool json)
 {
     json_t *v = NULL;
@@ -358,42 +368,61 @@ int cli_account_print(struct lg_ledger *l, const uint8_t id[32], bool json)
 
 /* ---- argument handling shared by show and history ---- */
 
+/* Parses the arguments; opens the ledger of --dir into *l, or fills *u
+ * (and sets *remote) for --node / CREDBANK_NODE. */
 static int open_account(const char *ctx, const char *usage, int argc,
                         char **argv, bool *json, struct lg_ledger **l,
-                        uint8_t id[32])
+                        uint8_t id[32], bool *remote, struct cli_url *u)
 {
-    const char *dir = NULL, *pos[1];
+    const char *dir = NULL, *node = NULL, *pos[1];
     int npos, rv;
     struct cli_opt opts[] = {
         {"--dir", CLI_OPT_STR, &dir},
+        {"--node", CLI_OPT_STR, &node},
         {"--json", CLI_OPT_BOOL, json},
         {NULL, 0, NULL},
     };
+    *remote = false;
     if ((rv = cli_args(ctx, usage, argc, argv, opts, pos, 1, &npos, NULL)) !=
         0)
         return rv;
     if (npos != 1)
         return cli_usage(ctx, usage, "missing ID");
-    if (dir == NULL)
-        return cli_usage(ctx, usage, "missing --dir");
+    if (dir != NULL && node != NULL)
+        return cli_usage(ctx, usage, "--dir and --node exclude each other");
+    if (dir == NULL && (node = cli_node_url(node)) == NULL)
+        return cli_usage(ctx, usage, "missing --dir or --node (or "
+                         "CREDBANK_NODE)");
+    if (dir == NULL && (rv = cli_node_parse(ctx, usage, node, u)) != 0)
+        return rv;
     struct cb_err err = {0, ""};
     if ((rv = cli_parse_id(pos[0], id, &err)) != 0) {
         if (rv == CB_EVALUE)
             return cli_usage(ctx, usage, "ID: %s", cb_errmsg(&err));
         return cli_fail_err(pos[0], rv, &err);
     }
+    if (dir == NULL) {
+        *remote = true;
+        return 0;
+    }
     return cli_ledger_open(dir, false, l);
 }
 
 static int account_show(int argc, char **argv)
 {
-    bool json = false;
+    bool json = false, remote;
     struct lg_ledger *l = NULL;
+    struct cli_url u;
     uint8_t id[32];
     int rv = open_account("account show", SHOW_USAGE, argc, argv, &json, &l,
-                          id);
+                          id, &remote, &u);
     if (rv != 0)
         return cli_exit(rv);
+    if (remote) {
+        rv = cli_remote_account_show("account show", &u, id, json);
+        cli_http_close();
+        return rv;
+    }
     rv = cli_account_print(l, id, json);
     lg_ledger_close(l);
     return rv;
@@ -444,13 +473,19 @@ static int hist_one(void *ctx, uint64_t index, uint64_t fee)
 
 static int account_history(int argc, char **argv)
 {
-    bool json = false;
+    bool json = false, remote;
     struct lg_ledger *l = NULL;
+    struct cli_url u;
     uint8_t id[32];
     int rv = open_account("account history", HISTORY_USAGE, argc, argv,
-                          &json, &l, id);
+                          &json, &l, id, &remote, &u);
     if (rv != 0)
         return cli_exit(rv);
+    if (remote) {
+        rv = cli_remote_account_history("account history", &u, id, json);
+        cli_http_close();
+        return rv;
+    }
     struct hist h = {.l = l, .json = json, .err = {0, ""}};
     if (json)
         h.arr = json_array();

@@ -6,14 +6,19 @@
  * cosigns. With --vkeys (one signed-note verifier key per line, as the demo
  * writes) it also verifies the note as any signed-note verifier would:
  * unknown keys are ignored, a bad signature by a known key rejects it.
+ *
+ * With --node URL (or CREDBANK_NODE when --dir is not given) the note comes
+ * from a running credbankd (GET /v1/checkpoint; the cosign quorum for
+ * --vkeys from GET /v1/status).
  */
 #include "cli.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define USAGE "checkpoint --dir D [--json] [--vkeys FILE]"
+#define USAGE "checkpoint (--dir D | --node URL) [--json] [--vkeys FILE]"
 
 struct vk {
     char name[CY_NAME_MAX + 1];
@@ -124,35 +129,66 @@ int cli_note_verify(const char *note, const char *vkeys, size_t *nvalid,
     return rv;
 }
 
-int cmd_checkpoint(int argc, char **argv)
+/* The newest final checkpoint note of a node; *seal and *quorum from its
+ * status. */
+static int note_from_node(const char *url, char **note, uint64_t *seal,
+                          uint64_t *quorum)
 {
-    const char *dir = NULL, *vkfile = NULL, *pos[1];
-    bool json = false;
-    int npos, rv;
-    struct cli_opt opts[] = {
-        {"--dir", CLI_OPT_STR, &dir},
-        {"--vkeys", CLI_OPT_STR, &vkfile},
-        {"--json", CLI_OPT_BOOL, &json},
-        {NULL, 0, NULL},
-    };
-    if ((rv = cli_args("checkpoint", USAGE, argc, argv, opts, pos, 0, &npos,
-                       NULL)) != 0)
-        return cli_exit(rv);
-    if (dir == NULL)
-        return cli_usage("checkpoint", USAGE, "missing --dir");
-    struct cb_err err = {0, ""};
-    uint8_t *vkeys = NULL;
-    size_t vlen;
-    if (vkfile != NULL &&
-        (rv = cli_read_file(vkfile, &vkeys, &vlen, 1 << 20, &err)) != 0)
-        return cli_fail_err(vkfile, rv, &err);
-    struct lg_ledger *l;
-    if ((rv = cli_ledger_open(dir, false, &l)) != 0) {
-        free(vkeys);
+    struct cli_url u;
+    int rv = cli_node_parse("checkpoint", USAGE, url, &u);
+    if (rv != 0)
         return rv;
+    size_t len = 0;
+    json_t *st = NULL;
+    if ((rv = cli_node_get_raw("checkpoint", &u, "/v1/checkpoint",
+                               "text/plain", note, &len)) != 0 ||
+        (rv = cli_node_get_json("checkpoint", &u, "/v1/status", &st)) != 0)
+        goto out;
+    if (strlen(*note) != len) {
+        rv = cli_fail("checkpoint", CB_EIO, "%s/v1/checkpoint: not a note",
+                      u.base);
+        goto out;
     }
+    /* the note's own size, not the status's (it may have moved on) */
+    const char *nl = strchr(*note, '\n');
+    uint64_t size = 0;
+    char num[32];
+    const char *e = nl ? strchr(nl + 1, '\n') : NULL;
+    if (e == NULL || e - nl - 1 <= 0 || e - nl - 1 >= (long)sizeof num) {
+        rv = cli_fail("checkpoint", CB_EIO, "%s/v1/checkpoint: not a note",
+                      u.base);
+        goto out;
+    }
+    memcpy(num, nl + 1, (size_t)(e - nl - 1));
+    num[e - nl - 1] = '\0';
+    if (!cli_parse_u64(num, &size) || size == 0) {
+        rv = cli_fail("checkpoint", CB_EIO, "%s/v1/checkpoint: bad size",
+                      u.base);
+        goto out;
+    }
+    *seal = size - 1;
+    *quorum = (uint64_t)json_integer_value(json_object_get(st,
+                                                           "cosign_quorum"));
+out:
+    json_decref(st);
+    cli_http_close();
+    if (rv != 0) {
+        free(*note);
+        *note = NULL;
+    }
+    return rv;
+}
+
+/* The newest final checkpoint note of a local ledger. */
+static int note_from_dir(const char *dir, char **note, uint64_t *seal,
+                         uint64_t *quorum)
+{
+    struct lg_ledger *l;
+    struct cb_err err = {0, ""};
+    int rv = cli_ledger_open(dir, false, &l);
+    if (rv != 0)
+        return rv;
     struct lg_status st;
-    char *note = NULL;
     rv = lg_status(l, &st);
     if (rv != 0) {
         rv = cli_fail("checkpoint", rv, "cannot read the ledger head");
@@ -165,10 +201,50 @@ int cmd_checkpoint(int argc, char **argv)
                       (unsigned long long)st.cosign_quorum);
         goto out;
     }
-    if ((rv = lg_checkpoint_note(l, st.final_seal, &note, &err)) != 0) {
+    if ((rv = lg_checkpoint_note(l, st.final_seal, note, &err)) != 0) {
         rv = cli_fail_err("checkpoint", rv, &err);
         goto out;
     }
+    *seal = st.final_seal;
+    *quorum = st.cosign_quorum;
+out:
+    lg_ledger_close(l);
+    return rv;
+}
+
+int cmd_checkpoint(int argc, char **argv)
+{
+    const char *dir = NULL, *node = NULL, *vkfile = NULL, *pos[1];
+    bool json = false;
+    int npos, rv;
+    struct cli_opt opts[] = {
+        {"--dir", CLI_OPT_STR, &dir},
+        {"--node", CLI_OPT_STR, &node},
+        {"--vkeys", CLI_OPT_STR, &vkfile},
+        {"--json", CLI_OPT_BOOL, &json},
+        {NULL, 0, NULL},
+    };
+    if ((rv = cli_args("checkpoint", USAGE, argc, argv, opts, pos, 0, &npos,
+                       NULL)) != 0)
+        return cli_exit(rv);
+    if (dir != NULL && node != NULL)
+        return cli_usage("checkpoint", USAGE,
+                         "--dir and --node exclude each other");
+    if (dir == NULL && (node = cli_node_url(node)) == NULL)
+        return cli_usage("checkpoint", USAGE,
+                         "missing --dir or --node (or CREDBANK_NODE)");
+    struct cb_err err = {0, ""};
+    uint8_t *vkeys = NULL;
+    size_t vlen;
+    if (vkfile != NULL &&
+        (rv = cli_read_file(vkfile, &vkeys, &vlen, 1 << 20, &err)) != 0)
+        return cli_fail_err(vkfile, rv, &err);
+    char *note = NULL;
+    uint64_t seal = 0, quorum = 0;
+    rv = dir != NULL ? note_from_dir(dir, &note, &seal, &quorum)
+                     : note_from_node(node, &note, &seal, &quorum);
+    if (rv != 0)
+        goto out;
     size_t nvalid = 0;
     char names[512] = "";
     if (vkeys != NULL) {
@@ -178,17 +254,16 @@ int cmd_checkpoint(int argc, char **argv)
             rv = cli_fail_err("checkpoint", rv, &err);
             goto out;
         }
-        if (nvalid < st.cosign_quorum) {
+        if (nvalid < quorum || nvalid == 0) {
             rv = cli_fail("checkpoint", CB_EQUORUM,
                           "%zu known signatures verify, %llu needed", nvalid,
-                          (unsigned long long)st.cosign_quorum);
+                          (unsigned long long)quorum);
             goto out;
         }
     }
     if (json) {
-        json_t *o = json_pack("{s:I,s:I,s:s}", "seal",
-                              (json_int_t)st.final_seal, "size",
-                              (json_int_t)(st.final_seal + 1), "note", note);
+        json_t *o = json_pack("{s:I,s:I,s:s}", "seal", (json_int_t)seal,
+                              "size", (json_int_t)(seal + 1), "note", note);
         if (o != NULL && vkeys != NULL)
             json_object_set_new(o, "verified_by", json_string(names));
         rv = cli_json_print(o);
@@ -198,12 +273,11 @@ int cmd_checkpoint(int argc, char **argv)
         if (vkeys != NULL)
             fprintf(stderr, "credbank: checkpoint verified: %zu of %llu "
                     "needed signatures (%s)\n",
-                    nvalid, (unsigned long long)st.cosign_quorum, names);
+                    nvalid, (unsigned long long)quorum, names);
         rv = CLI_OK;
     }
 out:
     free(note);
     free(vkeys);
-    lg_ledger_close(l);
     return rv;
 }

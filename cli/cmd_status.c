@@ -2,32 +2,126 @@
  * credbank status --dir D [--json]     the ledger's head (lg_status)
  * credbank members --dir D [--json]    members, keys, policies
  *                                      (lg_members_view)
+ *
+ * With --node URL (or CREDBANK_NODE when --dir is not given): GET
+ * /v1/status (the node's role, leader, Raft and ledger head) and GET
+ * /v1/members (the same view as the local one).
  */
 #include "cli.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STATUS_USAGE "status --dir D [--json]"
-#define MEMBERS_USAGE "members --dir D [--json]"
+#define STATUS_USAGE "status (--dir D | --node URL) [--json]"
+#define MEMBERS_USAGE "members (--dir D | --node URL) [--json]"
 
+/* Opens --dir's ledger into *l, or, for --node / CREDBANK_NODE, leaves *l
+ * NULL and fills u. */
 static int open_dir(const char *ctx, const char *usage, int argc,
-                    char **argv, bool *json, struct lg_ledger **l)
+                    char **argv, bool *json, struct lg_ledger **l,
+                    struct cli_url *u)
 {
-    const char *dir = NULL, *pos[1];
+    const char *dir = NULL, *node = NULL, *pos[1];
     int npos, rv;
     struct cli_opt opts[] = {
         {"--dir", CLI_OPT_STR, &dir},
+        {"--node", CLI_OPT_STR, &node},
         {"--json", CLI_OPT_BOOL, json},
         {NULL, 0, NULL},
     };
+    *l = NULL;
     if ((rv = cli_args(ctx, usage, argc, argv, opts, pos, 0, &npos, NULL)) !=
         0)
         return rv;
+    if (dir != NULL && node != NULL)
+        return cli_usage(ctx, usage, "--dir and --node exclude each other");
+    if (dir == NULL && (node = cli_node_url(node)) == NULL)
+        return cli_usage(ctx, usage, "missing --dir or --node (or "
+                         "CREDBANK_NODE)");
     if (dir == NULL)
-        return cli_usage(ctx, usage, "missing --dir");
+        return cli_node_parse(ctx, usage, node, u);
     return cli_ledger_open(dir, false, l);
+}
+
+/* The node's /v1/status as a table. */
+static void print_node_status(json_t *o)
+{
+    const char *k;
+    json_t *v;
+#define S(key) json_string_value(json_object_get(o, key))
+#define I(key) ((long long)json_integer_value(json_object_get(o, key)))
+#define B(key) json_is_true(json_object_get(o, key))
+    printf("node            %s (id %lld)\n", S("name") ? S("name") : "?",
+           I("id"));
+    printf("role            %s, term %lld%s\n", S("role") ? S("role") : "?",
+           I("term"),
+           B("ready") ? ", ready for writes"
+           : S("role") && strcmp(S("role"), "leader") == 0
+               ? ", not ready yet"
+               : "");
+    printf("leader          %s\n", S("leader") ? S("leader") : "unknown");
+    printf("ledger id       %s\n", S("ledger_id") ? S("ledger_id") : "?");
+    printf("log             %lld entries, root %s\n", I("size"),
+           S("root") ? S("root") : "?");
+    if (I("final") > 0)
+        printf("final           checkpoint of %lld entries\n", I("final"));
+    else
+        printf("final           none yet\n");
+    if (json_is_integer(json_object_get(o, "last_seal")))
+        printf("newest seal     index %lld\n", I("last_seal"));
+    printf("accounts        %lld\n", I("accounts"));
+    printf("members         %lld in force; cosign quorum %lld\n",
+           I("members"), I("cosign_quorum"));
+    printf("applied         %lld batches (raft last applied %lld); queue "
+           "%lld\n",
+           I("applied"), I("raft_last_applied"), I("queue"));
+    if (B("diverged"))
+        printf("health          DIVERGED: %s\n",
+               S("diverged_reason") ? S("diverged_reason") : "");
+    else if (B("failed"))
+        printf("health          FAILED: %s\n",
+               S("failed_reason") ? S("failed_reason") : "");
+    else
+        printf("health          ok\n");
+    static const char *const known[] = {
+        "name", "id", "role", "term", "ready", "leader", "ledger_id", "size",
+        "root", "final", "last_seal", "accounts", "members", "cosign_quorum",
+        "applied", "raft_last_applied", "queue", "diverged", "failed",
+        "diverged_reason", "failed_reason", NULL};
+    json_object_foreach(o, k, v) {
+        bool skip = false;
+        for (const char *const *s2 = known; *s2; s2++)
+            if (strcmp(*s2, k) == 0)
+                skip = true;
+        if (skip)
+            continue;
+        char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("%-15s %s\n", k, js ? js : "?");
+        free(js);
+    }
+#undef S
+#undef I
+#undef B
+}
+
+static int status_node(const struct cli_url *u, bool json)
+{
+    json_t *o = NULL;
+    int rv = cli_node_get_json("status", u, "/v1/status", &o);
+    cli_http_close();
+    if (rv != 0)
+        return rv;
+    if (json) {
+        rv = cli_json_print(o);
+    } else {
+        printf("%-15s %s\n", "url", u->base);
+        print_node_status(o);
+        rv = CLI_OK;
+    }
+    json_decref(o);
+    return rv;
 }
 
 json_t *cli_status_json(const struct lg_status *st)
@@ -68,9 +162,12 @@ int cmd_status(int argc, char **argv)
 {
     bool json = false;
     struct lg_ledger *l = NULL;
-    int rv = open_dir("status", STATUS_USAGE, argc, argv, &json, &l);
+    struct cli_url u;
+    int rv = open_dir("status", STATUS_USAGE, argc, argv, &json, &l, &u);
     if (rv != 0)
         return cli_exit(rv);
+    if (l == NULL)
+        return status_node(&u, json);
     struct lg_status st;
     rv = lg_status(l, &st);
     lg_ledger_close(l);
@@ -155,15 +252,23 @@ int cmd_members(int argc, char **argv)
 {
     bool json = false;
     struct lg_ledger *l = NULL;
-    int rv = open_dir("members", MEMBERS_USAGE, argc, argv, &json, &l);
+    struct cli_url u;
+    int rv = open_dir("members", MEMBERS_USAGE, argc, argv, &json, &l, &u);
     if (rv != 0)
         return cli_exit(rv);
     json_t *v = NULL;
-    struct cb_err err = {0, ""};
-    rv = lg_members_view(l, &v, &err);
-    lg_ledger_close(l);
-    if (rv != 0)
-        return cli_fail_err("members", rv, &err);
+    if (l == NULL) {
+        rv = cli_node_get_json("members", &u, "/v1/members", &v);
+        cli_http_close();
+        if (rv != 0)
+            return rv;
+    } else {
+        struct cb_err err = {0, ""};
+        rv = lg_members_view(l, &v, &err);
+        lg_ledger_close(l);
+        if (rv != 0)
+            return cli_fail_err("members", rv, &err);
+    }
     if (json) {
         rv = cli_json_print(v);
         json_decref(v);
