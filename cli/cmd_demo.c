@@ -990,7 +990,7 @@ static int pick_ports(struct demo *d)
 
 static int start_node(struct demo *d, int i)
 {
-    char dir[4096], key[4096], gen[4096], logp[4096], id[8], raft[32],
+    char dir[4096], key[4096], gen[4096], logp[4096], id[16], raft[32],
         apia[32], peer[NODES][160];
     snprintf(dir, sizeof dir, "%s/node%d", d->dir, i + 1);
     snprintf(key, sizeof key, "%s/keys/%s", d->dir,

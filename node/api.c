@@ -96,11 +96,8 @@ void nd_reply_ok(struct nd_pending *p, uint64_t final)
 void nd_reply_pending_err(struct nd_pending *p, int code, const char *msg)
 {
     h2o_req_t *req = detach(p);
-    if (req != NULL) {
-        if (code != CB_ETIMEOUT && code != CB_ESHUTDOWN)
-            nd_count_rejection(code);
+    if (req != NULL)
         nd_reply_err(req, code, msg);
-    }
 }
 
 static void hook_dispose(void *x)
@@ -236,6 +233,113 @@ static int status_in_final(uint64_t index, uint64_t *final)
     return 0;
 }
 
+/* Whether this node takes writes now; answers the request when not. */
+static bool writable(h2o_req_t *req)
+{
+    if (nd.diverged) {
+        nd_reply_err(req, CB_EDIVERGED, nd.divmsg);
+        return false;
+    }
+    if (nd.failed) {
+        nd_reply_err(req, CB_EUNAVAILABLE, nd.failmsg);
+        return false;
+    }
+    if (nd.closing) {
+        nd_reply_err(req, CB_ESHUTDOWN, "node is shutting down");
+        return false;
+    }
+    if (raft_state(&nd.raft) != RAFT_LEADER) {
+        nd_reply_not_leader(req);
+        return false;
+    }
+    if (!nd_leader_ready()) {
+        nd_reply_err(req, CB_EUNAVAILABLE, nd_catching_up()
+                     ? "this leader's ledger is catching up; retry shortly"
+                     : "new leader: waiting for its barrier; retry shortly");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * lg_check (decoding, signatures, a dry run of the rules in a write
+ * transaction that is aborted) runs on libuv's thread pool, off the loop:
+ * the ledger keeps no mutable state outside LMDB, and LMDB lets one write
+ * transaction at a time exist, so a check waits for an apply on the loop
+ * (and the loop's apply for a check) for at most one rule run; the
+ * signature checks, the expensive part, happen before the transaction.
+ */
+struct nd_check {
+    uv_work_t work;
+    struct nd_pending *p;
+    struct lg_result res;
+    int rv;
+};
+
+static void check_work(uv_work_t *w)
+{
+    struct nd_check *c = w->data;
+    c->rv = lg_check(nd.l, c->p->bytes, c->p->len, &c->res);
+}
+
+static void check_done(uv_work_t *w, int status)
+{
+    struct nd_check *c = w->data;
+    struct nd_pending *p = c->p;
+    struct lg_result *res = &c->res;
+    nd.checks_inflight--;
+    h2o_req_t *req = p->req;
+    if (req == NULL) { /* the client went away */
+        nd_pending_free(p);
+        free(c);
+        return;
+    }
+    if (status != 0 || c->rv != 0) {
+        nd_reply_pending_err(p, status != 0 ? CB_ESHUTDOWN : c->rv,
+                             "the ledger cannot check entries now");
+        nd_pending_free(p);
+        free(c);
+        return;
+    }
+    if (res->code != 0 && res->code != CB_EDUPLICATE) {
+        nd_count_rejection(res->code);
+        nd_reply_pending_err(p, res->code, res->msg);
+        nd_pending_free(p);
+        free(c);
+        return;
+    }
+    memcpy(p->id, res->id, 32);
+    if (res->code == CB_EDUPLICATE) {
+        /* already in the log: answer like the first time (any node) */
+        p->index = res->index;
+        uint64_t final = 0;
+        if (p->wait_applied || status_in_final(res->index, &final)) {
+            nd_reply_ok(p, final);
+            nd_pending_free(p);
+        } else {
+            p->deadline = p->t_start + ND_FINAL_TIMEOUT_MS;
+            p->next = NULL;
+            *nd.final_tail = p;
+            nd.final_tail = &p->next;
+        }
+        free(c);
+        return;
+    }
+    free(c);
+    /* the state may have changed while the check ran */
+    if (!nd_leader_ready()) {
+        p->req = NULL;
+        if (p->hook != NULL) {
+            *p->hook = NULL;
+            p->hook = NULL;
+        }
+        nd_pending_free(p);
+        writable(req); /* answers: not ready any more */
+        return;
+    }
+    nd_queue(p);
+}
+
 static void post_entries(h2o_req_t *req)
 {
     if (req->entity.len > ND_BODY_MAX) {
@@ -285,87 +389,48 @@ static void post_entries(h2o_req_t *req)
             return;
         }
     }
-    if (nd.diverged) {
+    if (!writable(req)) {
         free(decoded);
-        nd_reply_err(req, CB_EDIVERGED, nd.divmsg);
         return;
     }
-    if (nd.failed) {
-        free(decoded);
-        nd_reply_err(req, CB_EUNAVAILABLE, nd.failmsg);
-        return;
-    }
-    if (nd.closing) {
-        free(decoded);
-        nd_reply_err(req, CB_ESHUTDOWN, "node is shutting down");
-        return;
-    }
-    if (raft_state(&nd.raft) != RAFT_LEADER) {
-        free(decoded);
-        nd_reply_not_leader(req);
-        return;
-    }
-    if (!nd_leader_ready()) {
-        free(decoded);
-        nd_reply_err(req, CB_EUNAVAILABLE,
-                     "new leader: waiting for its barrier; retry shortly");
-        return;
-    }
-    struct lg_result res;
-    memset(&res, 0, sizeof res);
-    int rv = lg_check(nd.l, body, len, &res);
-    if (rv != 0) {
-        free(decoded);
-        nd_reply_err(req, rv, "the ledger cannot check entries now");
-        return;
-    }
-    if (res.code != 0 && res.code != CB_EDUPLICATE) {
-        free(decoded);
-        nd_count_rejection(res.code);
-        nd_reply_err(req, res.code, res.msg);
-        return;
-    }
+    struct nd_check *c = calloc(1, sizeof *c);
     struct nd_pending *p = calloc(1, sizeof *p);
-    if (p == NULL) {
+    if (c == NULL || p == NULL) {
+        free(c);
+        free(p);
         free(decoded);
         nd_reply_err(req, CB_ENOMEM, NULL);
         return;
     }
-    memcpy(p->id, res.id, 32);
-    p->wait_applied = wait_applied;
-    p->t_start = uv_now(&nd.loop);
-    p->req = req;
-    p->hook = h2o_mem_alloc_shared(&req->pool, sizeof *p->hook, hook_dispose);
-    *p->hook = p;
-    if (res.code == CB_EDUPLICATE) {
-        /* already in the log: answer like the first time */
-        free(decoded);
-        p->index = res.index;
-        uint64_t final = 0;
-        if (wait_applied || status_in_final(res.index, &final)) {
-            nd_reply_ok(p, final);
-            nd_pending_free(p);
-        } else {
-            p->deadline = p->t_start + ND_FINAL_TIMEOUT_MS;
-            p->next = NULL;
-            *nd.final_tail = p;
-            nd.final_tail = &p->next;
-        }
-        return;
-    }
+    /* the bytes are copied now: h2o may free the request's pool while the
+     * check runs on a worker (the client went away) */
     if (decoded != NULL) {
         p->bytes = decoded;
     } else {
-        p->bytes = malloc(len);
+        p->bytes = malloc(len ? len : 1);
         if (p->bytes == NULL) {
-            nd_reply_pending_err(p, CB_ENOMEM, NULL);
-            nd_pending_free(p);
+            free(c);
+            free(p);
+            nd_reply_err(req, CB_ENOMEM, NULL);
             return;
         }
         memcpy(p->bytes, body, len);
     }
     p->len = len;
-    nd_queue(p);
+    p->wait_applied = wait_applied;
+    p->t_start = uv_now(&nd.loop);
+    p->req = req;
+    p->hook = h2o_mem_alloc_shared(&req->pool, sizeof *p->hook, hook_dispose);
+    *p->hook = p;
+    c->p = p;
+    c->work.data = c;
+    if (uv_queue_work(&nd.loop, &c->work, check_work, check_done) != 0) {
+        nd_reply_pending_err(p, CB_EUNAVAILABLE, "cannot check entries now");
+        nd_pending_free(p);
+        free(c);
+        return;
+    }
+    nd.checks_inflight++;
 }
 
 /* ---- reads ---- */
@@ -730,6 +795,13 @@ static void get_status(h2o_req_t *req)
                                             : json_null());
     json_object_set_new(j, "raft_last_applied", json_integer((json_int_t)
                         raft_last_applied(&nd.raft)));
+    json_object_set_new(j, "catching_up", json_boolean(nd.cu.active));
+    if (nd.cu.active) {
+        json_object_set_new(j, "catchup_target", json_integer(
+                            (json_int_t)nd.cu.target_size));
+        json_object_set_new(j, "catchup_deferred", json_integer(
+                            (json_int_t)nd.cu.def_count));
+    }
     if (nd.failed)
         json_object_set_new(j, "failed_reason", json_string(nd.failmsg));
     if (nd.diverged)
@@ -767,6 +839,24 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
         b->p = q;
         b->cap = cap;
     }
+}
+
+/* A Prometheus histogram over nd_lat_le (buckets are not cumulative). */
+static void hist(struct sbuf *b, const char *name, const char *help,
+                 const uint64_t *buckets, double sum, uint64_t count)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cum = 0;
+    for (unsigned i = 0; i <= ND_LAT_BUCKETS; i++) {
+        cum += buckets[i];
+        if (i < ND_LAT_BUCKETS)
+            sb_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name,
+                      nd_lat_le[i], cum);
+        else
+            sb_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+    }
+    sb_printf(b, "%s_sum %.6f\n%s_count %" PRIu64 "\n", name, sum, name,
+              count);
 }
 
 static void get_metrics(h2o_req_t *req)
@@ -808,16 +898,11 @@ static void get_metrics(h2o_req_t *req)
     sb_printf(&b, "credbank_batch_entries_sum %" PRIu64 "\n"
               "credbank_batch_entries_count %" PRIu64 "\n",
               nd.m.batch_sum, nd.m.batch_count);
-    sb_printf(&b, "# HELP credbank_apply_seconds Time in lg_apply per batch."
-              "\n# TYPE credbank_apply_seconds summary\n"
-              "credbank_apply_seconds_sum %.6f\n"
-              "credbank_apply_seconds_count %" PRIu64 "\n",
-              nd.m.apply_seconds_sum, nd.m.apply_count);
-    sb_printf(&b, "# HELP credbank_finality_seconds From POST to final "
-              "answer.\n# TYPE credbank_finality_seconds summary\n"
-              "credbank_finality_seconds_sum %.6f\n"
-              "credbank_finality_seconds_count %" PRIu64 "\n",
-              nd.m.finality_seconds_sum, nd.m.finality_count);
+    hist(&b, "credbank_apply_seconds", "Time in lg_apply per Raft batch.",
+         nd.m.apply_buckets, nd.m.apply_seconds_sum, nd.m.apply_count);
+    hist(&b, "credbank_finality_seconds", "From POST (leader) to the final "
+         "answer.", nd.m.finality_buckets, nd.m.finality_seconds_sum,
+         nd.m.finality_count);
     sb_printf(&b, "# HELP credbank_rejections_total Entries refused, by "
               "code.\n# TYPE credbank_rejections_total counter\n");
     for (int i = 1; i < ND_MAX_CODES; i++)
@@ -829,6 +914,17 @@ static void get_metrics(h2o_req_t *req)
               "# TYPE credbank_cosigns_sent_total counter\n"
               "credbank_cosigns_sent_total %" PRIu64 "\n",
               nd.m.seals_proposed, nd.m.cosigns_sent);
+    sb_printf(&b, "# HELP credbank_catching_up 1 while the ledger is behind "
+              "a Raft snapshot.\n# TYPE credbank_catching_up gauge\n"
+              "credbank_catching_up %d\n"
+              "# TYPE credbank_catchup_runs_total counter\n"
+              "credbank_catchup_runs_total %" PRIu64 "\n"
+              "# HELP credbank_catchup_entries_total Entries fetched from "
+              "peers and applied by catch-up.\n"
+              "# TYPE credbank_catchup_entries_total counter\n"
+              "credbank_catchup_entries_total %" PRIu64 "\n",
+              nd.cu.active ? 1 : 0, nd.cu.runs,
+              nd.cu.entries_total + (nd.cu.active ? nd.cu.fetched : 0));
     sb_printf(&b, "# TYPE credbank_diverged gauge\ncredbank_diverged %d\n"
               "# TYPE credbank_failed gauge\ncredbank_failed %d\n",
               nd.diverged ? 1 : 0, nd.failed ? 1 : 0);

@@ -49,7 +49,7 @@ bool nd_leader_ready(void)
 {
     return raft_state(&nd.raft) == RAFT_LEADER &&
            nd.ready_term == nd.raft.current_term && !nd.failed &&
-           !nd.diverged && !nd.closing;
+           !nd.diverged && !nd.closing && !nd_catching_up();
 }
 
 void nd_pending_free(struct nd_pending *p)
@@ -60,6 +60,19 @@ void nd_pending_free(struct nd_pending *p)
         *p->hook = NULL;
     free(p->bytes);
     free(p);
+}
+
+const double nd_lat_le[ND_LAT_BUCKETS] = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1,    0.25,  0.5,    1,     2.5,  5,     10,
+};
+
+void nd_observe(uint64_t *buckets, double secs)
+{
+    unsigned b = 0;
+    while (b < ND_LAT_BUCKETS && secs > nd_lat_le[b])
+        b++;
+    buckets[b]++;
 }
 
 void nd_count_rejection(int code)
@@ -267,8 +280,10 @@ static void finality_progress(bool force)
     while ((p = *pp) != NULL) {
         if (p->index <= st.final_seal) {
             *pp = p->next;
-            nd.m.finality_seconds_sum += (double)(now - p->t_start) / 1e3;
+            double fs = (double)(now - p->t_start) / 1e3;
+            nd.m.finality_seconds_sum += fs;
             nd.m.finality_count++;
+            nd_observe(nd.m.finality_buckets, fs);
             nd_reply_ok(p, st.final_seal + 1);
             nd_pending_free(p);
         } else {
@@ -307,7 +322,7 @@ static void finality_timeouts(void)
 
 /* ---- divergence ---- */
 
-static void diverge(const char *fmt, const char *what, uint64_t index)
+void nd_diverge(const char *fmt, const char *what, uint64_t index)
 {
     if (nd.diverged)
         return;
@@ -359,7 +374,7 @@ static void watch_refusals(const struct lg_buf *e, const struct lg_result *res,
                 if (!have_st)
                     have_st = lg_status(nd.l, &st) == 0;
                 if (have_st && r->nauthors >= st.cosign_quorum)
-                    diverge("a seal this node refused (%s) has cosigns of "
+                    nd_diverge("a seal this node refused (%s) has cosigns of "
                             "a cosign quorum; raft index %" PRIu64,
                             "seal_mismatch", raft_index);
             }
@@ -380,21 +395,37 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
     nd.last_res = NULL;
     if (nd.failed || nd.diverged)
         return 0; /* stopped: the Raft log keeps the batch */
+    if (nd_catching_up()) {
+        /* the ledger is behind a snapshot: keep the batch until the
+         * catch-up over the API reaches it (raft keeps it durably too) */
+        nd_catchup_defer(index, buf->base, buf->len);
+        return 0;
+    }
+    nd_apply_batch(index, buf->base, buf->len);
+    return 0;
+}
+
+void nd_apply_batch(uint64_t index, const uint8_t *base, size_t len)
+{
+    free(nd.last_res);
+    nd.last_res = NULL;
+    if (nd.failed || nd.diverged)
+        return;
     size_t n = 0;
     struct lg_buf *e = NULL;
     struct cb_err berr = {0, ""};
-    int brv = lg_batch_decode(buf->base, buf->len, &e, &n, &berr);
+    int brv = lg_batch_decode(base, len, &e, &n, &berr);
     if (brv == CB_ENOMEM) {
         nd.failed = true;
         snprintf(nd.failmsg, sizeof nd.failmsg,
                  "out of memory at raft index %" PRIu64, index);
-        return 0;
+        return;
     }
     if (brv != 0) { /* never from our leader: skipped the same everywhere */
         fprintf(stderr, "credbankd: raft index %" PRIu64
                 ": not a batch, skipped (%s: %s)\n", index,
                 cb_errname(brv), cb_errmsg(&berr));
-        return 0;
+        return;
     }
     struct lg_result *res = calloc(n, sizeof *res);
     if (res == NULL) {
@@ -402,7 +433,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
         snprintf(nd.failmsg, sizeof nd.failmsg,
                  "out of memory at raft index %" PRIu64, index);
         free(e);
-        return 0;
+        return;
     }
     bool replayed = false;
     struct cb_err err = {0, ""};
@@ -423,6 +454,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
     } else {
         nd.m.apply_seconds_sum += secs;
         nd.m.apply_count++;
+        nd_observe(nd.m.apply_buckets, secs);
         nd.m.batch_count++;
         nd.m.batch_sum += n;
         static const size_t lim[7] = {1, 4, 16, 64, 256, 1024, 4096};
@@ -440,24 +472,32 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
         cosign_new_seal();
         finality_progress(false);
     }
-    return 0;
 }
 
-/* The snapshot is metadata only: the ledger is its own history. */
+/* The snapshot is metadata only: the ledger is its own history. Version 2
+ * adds the Raft index of the snapshot (raft 0.15 passes restore only the
+ * data), so that catch-up can tag the ledger's applied index with it. */
 struct snapmeta {
-    uint8_t magic[8];      /* "cbsnap1\0" */
+    uint8_t magic[8];      /* "cbsnap2\0" ("cbsnap1\0": no index) */
     uint64_t size;         /* little-endian host order (same build) */
     uint8_t root[32];
     uint8_t ledger_id[32];
+    uint64_t index;        /* v2: the Raft index of the snapshot */
 };
+#define SNAPMETA_V1_LEN (8 + 8 + 32 + 32)
 
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
                         unsigned *n)
 {
     (void)fsm;
+    /* The ledger must hold exactly what raft applied: not while catching
+     * up (batches deferred) or stopped (batches skipped). RAFT_BUSY makes
+     * raft 0.15 try again later without an error. */
+    if (nd_catching_up() || nd.failed || nd.diverged)
+        return RAFT_BUSY;
     struct lg_status st;
     if (lg_status(nd.l, &st) != 0)
-        return RAFT_IOERR;
+        return RAFT_BUSY;
     struct snapmeta *m = raft_malloc(sizeof *m);
     *bufs = raft_malloc(sizeof **bufs);
     if (m == NULL || *bufs == NULL) {
@@ -465,10 +505,14 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
         raft_free(*bufs);
         return RAFT_NOMEM;
     }
-    memcpy(m->magic, "cbsnap1", 8);
+    memset(m, 0, sizeof *m);
+    memcpy(m->magic, "cbsnap2", 8);
     m->size = st.size;
     memcpy(m->root, st.root, 32);
     memcpy(m->ledger_id, st.ledger_id, 32);
+    /* raft 0.15 takes the snapshot at last_applied, right before calling
+     * this (replicationApply -> takeSnapshot) */
+    m->index = raft_last_applied(&nd.raft);
     (*bufs)[0].base = m;
     (*bufs)[0].len = sizeof *m;
     *n = 1;
@@ -480,23 +524,21 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     (void)fsm;
     struct lg_status st;
     int rv = 0;
+    const struct snapmeta *m = buf->base;
+    bool v2 = buf->len == sizeof(struct snapmeta) &&
+              memcmp(m->magic, "cbsnap2", 8) == 0;
+    bool v1 = buf->len == SNAPMETA_V1_LEN &&
+              memcmp(m->magic, "cbsnap1", 8) == 0;
     if (lg_status(nd.l, &st) != 0) {
         rv = RAFT_IOERR;
-    } else if (buf->len != sizeof(struct snapmeta) ||
-               memcmp(((struct snapmeta *)buf->base)->magic, "cbsnap1", 8)) {
+    } else if (!v1 && !v2) {
+        fprintf(stderr, "credbankd: snapshot: unknown format\n");
+        rv = RAFT_MALFORMED;
+    } else if (memcmp(m->ledger_id, st.ledger_id, 32) != 0) {
+        fprintf(stderr, "credbankd: snapshot of another ledger\n");
         rv = RAFT_MALFORMED;
     } else {
-        const struct snapmeta *m = buf->base;
-        if (memcmp(m->ledger_id, st.ledger_id, 32) != 0) {
-            fprintf(stderr, "credbankd: snapshot of another ledger\n");
-            rv = RAFT_MALFORMED;
-        } else if (m->size > st.size) {
-            fprintf(stderr, "credbankd: snapshot at size %" PRIu64
-                    " is ahead of the local ledger (size %" PRIu64
-                    "): catch-up over the API is not implemented\n",
-                    m->size, st.size);
-            rv = RAFT_MALFORMED;
-        }
+        rv = nd_catchup_restore(m->size, m->root, v2 ? m->index : 0);
     }
     raft_free(buf->base);
     return rv;
@@ -548,7 +590,10 @@ static void batch_done(struct raft_apply *req, int status, void *result)
                               "index)"
                 : nd.failed   ? nd.failmsg
                 : nd.diverged ? nd.divmsg
-                              : "not applied";
+                : nd_catching_up()
+                    ? "committed, applied once this node's ledger has "
+                      "caught up; retry (a duplicate answers with its index)"
+                    : "not applied";
             reply_or_resend(p, nd.diverged ? CB_EDIVERGED : CB_EUNAVAILABLE,
                             why);
             continue;
@@ -669,7 +714,8 @@ static void barrier_done(struct raft_barrier *req, int status)
 {
     (void)req;
     nd.barrier_pending = false;
-    if (status == 0 && raft_state(&nd.raft) == RAFT_LEADER) {
+    if (status == 0 && raft_state(&nd.raft) == RAFT_LEADER &&
+        !nd_catching_up()) {
         nd.ready_term = nd.raft.current_term;
         fprintf(stderr, "credbankd: leader of term %llu, accepting writes\n",
                 (unsigned long long)nd.ready_term);
@@ -702,12 +748,15 @@ static void on_tick(uv_timer_t *t)
     (void)t;
     int state = raft_state(&nd.raft);
     if (state == RAFT_LEADER) {
-        if ((nd.failed || nd.diverged) && !transfer_started) {
-            /* a stopped node must not hold the cluster's writes */
+        if ((nd.failed || nd.diverged || nd_catching_up()) &&
+            !transfer_started) {
+            /* a stopped node, or one whose ledger is behind a snapshot,
+             * must not hold the cluster's writes */
             if (raft_transfer(&nd.raft, &transfer, 0, transfer_done) == 0)
                 transfer_started = true;
         } else if (nd.ready_term != nd.raft.current_term &&
-                   !nd.barrier_pending && !nd.failed && !nd.diverged) {
+                   !nd.barrier_pending && !nd.failed && !nd.diverged &&
+                   !nd_catching_up()) {
             nd.barrier.data = NULL;
             if (raft_barrier(&nd.raft, &nd.barrier, barrier_done) == 0)
                 nd.barrier_pending = true;
@@ -765,6 +814,7 @@ int nd_fsm_start(void)
 
 void nd_fsm_stop(void)
 {
+    nd_catchup_stop();
     uv_check_stop(&nd.check);
     uv_timer_stop(&nd.tick);
     uv_timer_stop(&nd.seal_timer);

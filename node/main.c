@@ -29,7 +29,9 @@ struct nd_node nd;
     "                 --genesis GENESIS.cbe --id N --raft IP:PORT "           \
     "--api IP:PORT\n"                                                         \
     "                 --peer ID,RAFTADDR,APIURL (repeated, every node)\n"     \
-    "                 [--election-ms 300] [--heartbeat-ms 30]\n"
+    "                 [--election-ms 300] [--heartbeat-ms 30] [--join]\n"     \
+    "                 [--snapshot-threshold 1048576] "                         \
+    "[--snapshot-trailing 1024]\n"
 
 void nd_hex(char *out, const uint8_t *p, size_t n)
 {
@@ -146,6 +148,33 @@ static int set_option(const char *key, const char *v)
         c->heartbeat_ms = (unsigned)x;
         return 0;
     }
+    if (strcmp(key, "snapshot-threshold") == 0 ||
+        strcmp(key, "snapshot_threshold") == 0) {
+        if (parse_uint(key, v, UINT32_MAX, &x))
+            return -1;
+        c->snapshot_threshold = x;
+        return 0;
+    }
+    if (strcmp(key, "snapshot-trailing") == 0 ||
+        strcmp(key, "snapshot_trailing") == 0) {
+        if (parse_uint(key, v, UINT32_MAX, &x))
+            return -1;
+        c->snapshot_trailing = x;
+        return 0;
+    }
+    if (strcmp(key, "join") == 0) {
+        if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+            strcmp(v, "yes") == 0)
+            c->join = true;
+        else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+                 strcmp(v, "no") == 0)
+            c->join = false;
+        else {
+            fprintf(stderr, "credbankd: join: true or false: %s\n", v);
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(key, "peer") == 0) {
         if (c->npeers >= ND_MAX_PEERS) {
             fprintf(stderr, "credbankd: at most %d peers\n", ND_MAX_PEERS);
@@ -230,6 +259,10 @@ static int parse_args(int argc, char **argv)
             fputs(USAGE, stdout);
             exit(0);
         }
+        if (strcmp(a, "--join") == 0) {
+            nd.cfg.join = true;
+            continue;
+        }
         if (strncmp(a, "--", 2) != 0 || i + 1 >= argc) {
             fprintf(stderr, "credbankd: bad argument: %s\n%s", a, USAGE);
             return -1;
@@ -279,6 +312,12 @@ static int parse_args(int argc, char **argv)
         c->election_ms = 300;
     if (c->heartbeat_ms == 0)
         c->heartbeat_ms = 30;
+    if (c->snapshot_threshold == 0)
+        c->snapshot_threshold = 1u << 20;
+    if (c->snapshot_trailing == 0)
+        c->snapshot_trailing = c->snapshot_threshold < 1024
+                                   ? c->snapshot_threshold / 4 + 1
+                                   : 1024;
     return 0;
 }
 
@@ -364,7 +403,54 @@ static void on_signal(uv_signal_t *s, int signum)
     raft_close(&nd.raft, raft_closed);
 }
 
-static int start_raft(const char *rdir)
+/* True when the Raft directory holds no file (a new or wiped node). */
+static bool dir_empty(const char *path)
+{
+    uv_fs_t req;
+    int n = uv_fs_scandir(NULL, &req, path, 0, NULL);
+    uv_fs_req_cleanup(&req);
+    return n == 0;
+}
+
+/*
+ * A node whose Raft directory is empty either forms a new cluster
+ * (bootstrap, as every initial node does) or rejoins one (its directory was
+ * wiped, or it is new). Bootstrapping a rejoining node would make it forget
+ * its term and its vote, so it could vote twice in a term. It rejoins when
+ * --join is given, or when a peer answers that a leader exists. A rejoining
+ * node asks the peers' terms (a majority must answer) and starts one term
+ * above the highest, so it can only vote in terms its old self never saw
+ * (the cost: the leader steps down once when it hears that term). Returns
+ * 1 to join with *term, 0 to bootstrap, -1 on error.
+ */
+static int decide_join(const char *rdir, uint64_t *term)
+{
+    *term = 0;
+    if (!dir_empty(rdir)) {
+        return 0; /* a restart: raft_bootstrap says CANTBOOTSTRAP */
+    }
+    unsigned answers = 0;
+    if (!nd.cfg.join) {
+        uint64_t t = nd_join_probe(0, &answers);
+        if (t == 0)
+            return 0; /* nobody leads yet: a new cluster */
+        fprintf(stderr, "credbankd: empty Raft directory, but a peer reports "
+                "a leader: rejoining instead of bootstrapping\n");
+        *term = t + 1;
+        return 1;
+    }
+    fprintf(stderr, "credbankd: --join: asking the peers for their terms\n");
+    uint64_t t = nd_join_probe(30000, &answers);
+    if (t == 0) {
+        fprintf(stderr, "credbankd: --join: no majority of peers with a "
+                "leader answered within 30 s (%u answers)\n", answers);
+        return -1;
+    }
+    *term = t + 1;
+    return 1;
+}
+
+static int start_raft(const char *rdir, int join, uint64_t term)
 {
     struct nd_config *c = &nd.cfg;
     int rv = raft_uv_tcp_init(&nd.transport, &nd.loop);
@@ -382,12 +468,26 @@ static int start_raft(const char *rdir)
         fprintf(stderr, "credbankd: raft_init: %s\n", raft_errmsg(&nd.raft));
         return -1;
     }
+    if (join == 1) {
+        rv = nd.io.set_term(&nd.io, term);
+        if (rv != 0) {
+            fprintf(stderr, "credbankd: join: cannot store term %llu: %s\n",
+                    (unsigned long long)term, raft_strerror(rv));
+            return -1;
+        }
+        fprintf(stderr, "credbankd: joining without bootstrap at term %llu; "
+                "waiting for the leader (snapshot, then catch-up over the "
+                "HTTP API)\n", (unsigned long long)term);
+    } else if (c->join) {
+        fprintf(stderr, "credbankd: --join ignored: the Raft directory holds "
+                "state already\n");
+    }
     struct raft_configuration conf;
     raft_configuration_init(&conf);
     for (unsigned i = 0; i < c->npeers && rv == 0; i++)
         rv = raft_configuration_add(&conf, c->peers[i].id, c->peers[i].raft,
                                     RAFT_VOTER);
-    if (rv == 0)
+    if (rv == 0 && join != 1)
         rv = raft_bootstrap(&nd.raft, &conf);
     raft_configuration_close(&conf);
     if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
@@ -398,8 +498,8 @@ static int start_raft(const char *rdir)
     raft_set_election_timeout(&nd.raft, c->election_ms);
     raft_set_heartbeat_timeout(&nd.raft, c->heartbeat_ms);
     raft_set_pre_vote(&nd.raft, true);
-    raft_set_snapshot_threshold(&nd.raft, 1u << 20);
-    raft_set_snapshot_trailing(&nd.raft, 1024);
+    raft_set_snapshot_threshold(&nd.raft, (unsigned)c->snapshot_threshold);
+    raft_set_snapshot_trailing(&nd.raft, (unsigned)c->snapshot_trailing);
     raft_uv_set_connect_retry_delay(&nd.io, 100);
     rv = raft_start(&nd.raft);
     if (rv != 0) {
@@ -436,8 +536,12 @@ int main(int argc, char **argv)
     if (apply_genesis() != 0)
         goto out;
     uv_loop_init(&nd.loop);
+    uint64_t term = 0;
+    int join = decide_join(rdir, &term); /* runs the loop: before timers */
+    if (join < 0)
+        goto out;
     nd_fsm_start();
-    if (start_raft(rdir) != 0)
+    if (start_raft(rdir, join, term) != 0)
         goto out;
     if (nd_api_start() != 0)
         goto out;
@@ -450,6 +554,9 @@ int main(int argc, char **argv)
             nd.cfg.name, (unsigned long long)nd.cfg.id, nd.cfg.raft,
             nd.cfg.api);
     uv_run(&nd.loop, UV_RUN_DEFAULT);
+    /* checks still on the thread pool: let their callbacks free them */
+    while (nd.checks_inflight > 0)
+        uv_run(&nd.loop, UV_RUN_ONCE);
     rc = 0;
     raft_uv_close(&nd.io);
     raft_uv_tcp_close(&nd.transport);

@@ -3,12 +3,15 @@
  *
  * The loop drives canonical/raft 0.15 (ordering and replication) and the
  * h2o 2.2.5 HTTP API. Nothing here is thread-safe: every function runs on the
- * loop thread (the ledger spreads signature checks over its own workers).
+ * loop thread (the ledger spreads signature checks over its own workers),
+ * except the lg_check of a POST, which runs on libuv's thread pool (api.c).
  *
  * Files: main.c (configuration, start, shutdown), fsm.c (the Raft state
  * machine, the leader's write queue and batches, seals, cosigns, finality,
  * divergence), api.c (HTTP endpoints and metrics), client.c (the small
- * HTTP/1.1 client that carries cosigns to the leader). spec/node.md is the
+ * HTTP/1.1 client that carries cosigns to the leader), catchup.c (catch-up
+ * of the ledger to a Raft snapshot over the peers' HTTP API, and the probe
+ * of a rejoining node). spec/node.md is the
  * design essay; spec/api.md the API reference.
  */
 #ifndef CREDBANK_NODE_H
@@ -61,6 +64,9 @@ struct nd_config {
     unsigned election_ms;               /* 300 */
     unsigned heartbeat_ms;              /* 30 */
     bool nosync;                        /* ledger MDB_NOSYNC (tests only) */
+    uint64_t snapshot_threshold;        /* raft: 2^20 */
+    uint64_t snapshot_trailing;         /* raft: 1024 */
+    bool join;                          /* --join: never bootstrap */
 };
 
 /*
@@ -91,15 +97,48 @@ struct nd_batch {
     uint64_t t_start;
 };
 
+#define ND_LAT_BUCKETS 14                /* latency histogram bounds */
+extern const double nd_lat_le[ND_LAT_BUCKETS]; /* seconds (fsm.c) */
+
 struct nd_metrics {
     uint64_t batch_buckets[8];          /* <=1,4,16,64,256,1024,4096,+Inf */
     uint64_t batch_count, batch_sum;
     double apply_seconds_sum;
     uint64_t apply_count;
+    uint64_t apply_buckets[ND_LAT_BUCKETS + 1];    /* last: +Inf */
     double finality_seconds_sum;
     uint64_t finality_count;
+    uint64_t finality_buckets[ND_LAT_BUCKETS + 1];
     uint64_t rejections[ND_MAX_CODES];  /* by -(code - CB__FIRST) */
     uint64_t seals_proposed, cosigns_sent, cosigns_dropped;
+};
+
+/* A Raft batch that arrived while the ledger was catching up (catchup.c). */
+struct nd_deferred {
+    struct nd_deferred *next;
+    uint64_t index;                     /* Raft index */
+    size_t len;
+    uint8_t data[];
+};
+
+/* Catch-up of the ledger to a Raft snapshot over the peers' HTTP API. */
+struct nd_catchup {
+    bool active;                        /* the ledger is behind the snapshot */
+    uint64_t target_size;               /* the snapshot's ledger size */
+    uint8_t target_root[32];
+    uint64_t target_index;              /* its Raft index (0: unknown) */
+    uint64_t start_size;                /* local size when it began */
+    uint64_t t_start;                   /* uv_hrtime at the start (ns) */
+    unsigned peer;                      /* next peer to ask (rotation) */
+    bool fetching;                      /* a GET is in flight */
+    bool timer_init;
+    uv_timer_t timer;                   /* retry / start */
+    struct nd_deferred *def_head, **def_tail;
+    size_t def_count, def_bytes;
+    uint64_t fetched;                   /* entries applied by catch-up */
+    unsigned failures;                  /* consecutive failed fetches */
+    /* totals for metrics */
+    uint64_t runs, entries_total;
 };
 
 struct nd_node {
@@ -144,6 +183,9 @@ struct nd_node {
     } refused[8];                       /* refused seals seen (ring) */
     unsigned nrefused;
 
+    struct nd_catchup cu;
+    unsigned checks_inflight;           /* lg_check on the thread pool */
+
     struct nd_metrics m;
 
     /* handles */
@@ -175,6 +217,8 @@ bool nd_leader_ready(void);
 void nd_queue(struct nd_pending *p);
 void nd_pending_free(struct nd_pending *p);
 void nd_count_rejection(int code);
+/* Adds an observation of secs to a histogram over nd_lat_le. */
+void nd_observe(uint64_t *buckets, double secs);
 
 /* api.c */
 int nd_api_start(void);
@@ -185,6 +229,33 @@ void nd_reply_not_leader(h2o_req_t *req);
 /* The success answer of a pending entry (final = 0: without "final"). */
 void nd_reply_ok(struct nd_pending *p, uint64_t final);
 void nd_reply_pending_err(struct nd_pending *p, int code, const char *msg);
+
+/* fsm.c: applies one Raft batch at index (the FSM body; catch-up replays
+ * deferred batches through it). */
+void nd_apply_batch(uint64_t index, const uint8_t *base, size_t len);
+void nd_diverge(const char *fmt, const char *what, uint64_t index);
+
+/* catchup.c */
+/* Called by the FSM restore with the snapshot's metadata: 0 when the ledger
+ * matches or catch-up started; a RAFT_* code otherwise. */
+int nd_catchup_restore(uint64_t size, const uint8_t root[32], uint64_t index);
+/* True while the ledger is behind the last restored snapshot: fsm_apply
+ * defers batches with nd_catchup_defer. */
+bool nd_catching_up(void);
+void nd_catchup_defer(uint64_t index, const uint8_t *base, size_t len);
+void nd_catchup_stop(void);
+/* --join on an empty Raft directory: asks the peers' /v1/status for their
+ * terms (runs the loop; call before anything else uses it). Returns the
+ * highest term seen, or 0 when no majority answered within timeout_ms. */
+uint64_t nd_join_probe(uint64_t timeout_ms, unsigned *answers);
+
+/* An HTTP/1.1 GET over libuv (catchup.c): cb gets the status (0: no answer)
+ * and the body (valid during the call). */
+typedef void (*nd_get_cb)(void *data, int status, const uint8_t *body,
+                          size_t len);
+int nd_http_get(const char *base_url, const char *path, const char *accept,
+                uint64_t timeout_ms, size_t max_body, nd_get_cb cb,
+                void *data);
 
 /* client.c: POSTs a cosign to the leader, following not_leader answers. */
 void nd_client_send_cosign(const uint8_t *bytes, size_t len);

@@ -24,7 +24,7 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
 
 # ---- keys, genesis, entries (the CLI demo makes the consortium) ----
-( cd "$T" && "$CB" demo --out demo >/dev/null 2>&1 ) || { echo "credbank demo failed"; exit 1; }
+( cd "$T" && "$CB" demo --local --out demo >/dev/null 2>&1 ) || { echo "credbank demo failed"; exit 1; }
 G=$T/demo/entries/000-genesis.cbe
 names=(x bank university provider)
 for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); done
