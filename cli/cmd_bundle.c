@@ -15,6 +15,7 @@
  * Unix seconds; a seal whose ts is below it is refused (seal_stale).
  */
 #include "cli.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,8 @@
 #include <credbank/bundle.h>
 
 #define EXPORT_USAGE \
-    "export ID --dir D -o FILE.cbx [--disclose JSON|@FILE] [--json]"
+    "export ID (--dir D | --node URL) -o FILE.cbx [--disclose JSON|@FILE] " \
+    "[--json]"
 #define VERIFY_USAGE \
     "verify FILE.cbx --ledger HEX [--not-before TIME] [--json]"
 
@@ -69,11 +71,13 @@ out:
 
 int cmd_export(int argc, char **argv)
 {
-    const char *dir = NULL, *out = NULL, *disclose = NULL, *pos[1];
+    const char *dir = NULL, *out = NULL, *disclose = NULL, *node = NULL,
+               *pos[1];
     bool json = false;
     int npos = 0;
     const struct cli_opt opts[] = {
         {"--dir", CLI_OPT_STR, &dir},
+        {"--node", CLI_OPT_STR, &node},
         {"--out", CLI_OPT_STR, &out},
         {"-o", CLI_OPT_STR, &out},
         {"--disclose", CLI_OPT_STR, &disclose},
@@ -84,9 +88,19 @@ int cmd_export(int argc, char **argv)
                       NULL);
     if (rv != 0)
         return cli_exit(rv);
-    if (npos != 1 || dir == NULL || out == NULL)
+    if (dir == NULL)
+        node = cli_node_url(node);
+    else if (node != NULL)
         return cli_usage("export", EXPORT_USAGE,
-                         "an account ID, --dir and -o are required");
+                         "--dir and --node exclude each other");
+    if (npos != 1 || (dir == NULL && node == NULL) || out == NULL)
+        return cli_usage("export", EXPORT_USAGE,
+                         "an account ID, --dir or --node, and -o are "
+                         "required");
+    if (node != NULL && disclose != NULL)
+        return cli_usage("export", EXPORT_USAGE,
+                         "--disclose needs --dir: a node does not serve "
+                         "personal data");
     struct cb_err err = {0, ""};
     uint8_t id[32], salt[32];
     if ((rv = cli_parse_id(pos[0], id, &err)) != 0)
@@ -109,12 +123,27 @@ int cmd_export(int argc, char **argv)
         eo.data = lg_w_data(&data);
         eo.data_len = lg_w_len(&data);
     }
-    if ((rv = cli_ledger_open(dir, false, &l)) != 0)
-        goto out;
-    rv = lg_bundle_export(l, id, &eo, &w, &err);
-    if (rv != 0) {
-        rv = cli_fail_err("export", rv, &err);
-        goto out;
+    if (node != NULL) {
+        struct cli_url u;
+        if ((rv = cli_node_parse("export", EXPORT_USAGE, node, &u)) != 0)
+            goto out;
+        char path[128], *body = NULL;
+        size_t blen = 0;
+        snprintf(path, sizeof path, "/v1/accounts/%s/bundle", cli_hex32(id));
+        rv = cli_node_get_raw("export", &u, path, "application/msgpack",
+                              &body, &blen);
+        if (rv != CLI_OK)
+            goto out;
+        lg_w_raw(&w, body, blen);
+        free(body);
+    } else {
+        if ((rv = cli_ledger_open(dir, false, &l)) != 0)
+            goto out;
+        rv = lg_bundle_export(l, id, &eo, &w, &err);
+        if (rv != 0) {
+            rv = cli_fail_err("export", rv, &err);
+            goto out;
+        }
     }
     if ((rv = cli_write_atomic(out, lg_w_data(&w), lg_w_len(&w),
                                disclose ? 0600 : 0644, &err)) != 0) {

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include <credbank/bundle.h>
 #include <credbank/entry.h>
 
 /* ---- answers ---- */
@@ -589,12 +590,17 @@ static int acct_one(void *ctx, uint64_t index, uint64_t fee)
 
 static void get_account(h2o_req_t *req, const char *s, size_t n)
 {
-    bool entries = false;
-    static const char suffix[] = "/entries";
+    bool entries = false, bundle = false;
+    static const char suffix[] = "/entries", bsuffix[] = "/bundle";
     if (n > sizeof suffix - 1 &&
         memcmp(s + n - (sizeof suffix - 1), suffix, sizeof suffix - 1) == 0) {
         entries = true;
         n -= sizeof suffix - 1;
+    } else if (n > sizeof bsuffix - 1 &&
+               memcmp(s + n - (sizeof bsuffix - 1), bsuffix,
+                      sizeof bsuffix - 1) == 0) {
+        bundle = true;
+        n -= sizeof bsuffix - 1;
     }
     uint8_t id[32];
     if (!parse_id(s, n, id)) {
@@ -605,6 +611,29 @@ static void get_account(h2o_req_t *req, const char *s, size_t n)
         return;
     }
     struct cb_err err = {0, ""};
+    if (bundle) {
+        /* DESIGN 3.5: the bundle for the newest final checkpoint, msgpack.
+         * Disclosure (salt, data) is not served: the registrar's personal
+         * data store is not part of the node. */
+        struct lg_w w;
+        lg_w_init(&w);
+        int rv = lg_bundle_export(nd.l, id, NULL, &w, &err);
+        if (rv == 0)
+            rv = lg_w_error(&w);
+        if (rv != 0) {
+            nd_reply_err(req, rv == CB_ENOTFOUND ? CB_EACCOUNT : rv,
+                         rv == CB_ENOTFOUND
+                             ? "no such account at the final checkpoint"
+                             : cb_errmsg(&err));
+        } else {
+            size_t len = lg_w_len(&w);
+            char *b = h2o_mem_alloc_pool(&req->pool, len);
+            memcpy(b, lg_w_data(&w), len);
+            reply_raw(req, 200, "application/msgpack", b, len);
+        }
+        lg_w_release(&w);
+        return;
+    }
     if (!entries) {
         json_t *v = NULL;
         int rv = lg_account_view(nd.l, id, &v, &err);

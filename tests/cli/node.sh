@@ -151,6 +151,20 @@ check "three members in force" test "$(jpy 'sorted(m["name"] for m in j["members
 expect "members --node (table)" 0 "" "$CB" members --node "$(api $F)"
 check "members table" grep -q "^  university (recognizer, provider)" out.txt
 
+# ---- the learner's bundle from a node (GET /v1/accounts/{id}/bundle) ----
+LEDGER=$("$CB" entry inspect "$G" --json | jpy 'j["id"]')
+expect "export --node from a follower" 0 "" "$CB" export "$ACC" --node "$(api $F)" -o node.cbx
+expect "the bundle verifies offline against the ledger id" 0 "" "$CB" verify node.cbx --ledger "$LEDGER" --json
+cp out.txt verify.json
+"$CB" account show "$ACC" --node "$(api $L)" --json > view.json
+check "verify's replayed view equals the node's GET /v1/accounts view" $PY -c '
+import json,sys
+v=json.load(open("verify.json"))["summary"]; n=json.load(open("view.json"))
+sys.exit(0 if v==n else 1)'
+expect "the bundle endpoint, unknown account: 404 account_unknown" 1 "\(account_unknown\)" \
+  "$CB" export "$(printf '%064d' 7)" --node "$(api $L)" -o none.cbx
+expect "export --node with --disclose: usage" 2 "needs --dir" "$CB" export "$ACC" --node "$(api $L)" -o x.cbx --disclose '{}'
+
 # ---- errors ----
 dead=$(freeport)
 expect "an unreachable node: exit 1, the URL named" 1 "^credbank: status: cannot connect to http://127.0.0.1:$dead: .*\(unavailable\)$" \
