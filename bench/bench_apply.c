@@ -7,6 +7,12 @@
  * Prints a table. Entries are realistic: outcome deposits and credit
  * recognitions (about 300-450 bytes signed), half of the recognitions
  * co-signed by the learner. Durable: LMDB syncs every batch.
+ *
+ * The accounts (default 1,000,000) are opened before the clock starts:
+ * their entries are signed on every core and applied with MDB_NOSYNC
+ * switched on for the setup only (then off, and the environment synced), so
+ * that a million accounts fit in a few minutes. The timed apply and the view
+ * reads run with the ledger's own (durable) settings.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +21,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
 
 #include <jansson.h>
 
@@ -83,7 +92,7 @@ static double verify_rate(int threads)
 /* ---- entry building ---- */
 static struct cy_key bank, bank_node, uni, uni_node, prov, prov_node;
 static uint8_t ledger_id[32];
-static uint64_t ts = 1700000000000ull;
+static atomic_ullong ts = 1700000000000ull;
 
 static void key(struct cy_key *k, const char *name)
 {
@@ -122,7 +131,8 @@ static uint8_t *build(enum lg_type type, const struct cy_key *author,
     const uint8_t(*refs)[32] = (const uint8_t(*)[32])ref;
     struct lg_entry_spec spec = {
         .ledger = type == LG_T_GENESIS ? NULL : ledger_id,
-        .type = type, .author = author->pk, .ts = ++ts, .account = account,
+        .type = type, .author = author->pk, .ts = atomic_fetch_add(&ts, 1) + 1,
+        .account = account,
         .refs = refs, .nrefs = ref ? 1 : 0,
         .body = lg_w_data(&body), .body_len = lg_w_len(&body)};
     if (lg_entry_encode(&e, &spec) != 0)
@@ -192,6 +202,38 @@ static void genesis(struct lg_ledger *l)
     apply1(l, p, len, NULL);
 }
 
+/* Signs account.open entries of learners [from, to) into out[i - base]. */
+struct open_job {
+    struct lg_buf *out;
+    long base, from, to;
+};
+
+static void *open_thread(void *arg)
+{
+    struct open_job *j = arg;
+    struct cy_key learner;
+    for (long a = j->from; a < j->to; a++) {
+        char name[32], body[600], h[3][70];
+        snprintf(name, sizeof name, "learner-%ld", a);
+        key(&learner, name);
+        uint8_t pii[32];
+        cy_sha256(pii, name, strlen(name));
+        snprintf(body, sizeof body,
+                 "{\"degree\":\"bachelor\",\"education\":{\"evidence\":"
+                 "\"%s\",\"level\":\"high_school\"},\"fee_exempt\":false,"
+                 "\"learner_key\":\"%s\",\"major\":\"computer science\","
+                 "\"pii\":\"%s\"}",
+                 hexs(pii, h[0]), hexs(learner.pk, h[1]), hexs(pii, h[2]));
+        const struct cy_key *co[] = {&learner};
+        size_t len;
+        uint8_t *p = build(LG_T_ACCOUNT_OPEN, &bank, NULL, NULL, body, co, 1,
+                           &len);
+        j->out[a - j->base] = (struct lg_buf){p, len};
+    }
+    cy_key_wipe(&learner);
+    return NULL;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -200,7 +242,7 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    long nentries = 100000, naccounts = 20000, batch = 1000;
+    long nentries = 100000, naccounts = 1000000, batch = 1000;
     unsigned threads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--entries"))
@@ -224,8 +266,6 @@ int main(int argc, char **argv)
     key(&prov, "provider");
     key(&prov_node, "provider-node");
 
-    double v1 = verify_rate(1), vn = verify_rate((int)threads);
-
     char dir[] = "/tmp/credbank-bench-XXXXXX";
     if (mkdtemp(dir) == NULL)
         return 1;
@@ -237,42 +277,51 @@ int main(int argc, char **argv)
         die("open", rv, err.msg);
     genesis(l);
 
-    /* accounts (opened in batches, not timed) */
+    /* accounts (opened in batches, not timed; signed on every core, LMDB
+     * without fsync while they go in, then synced) */
     fprintf(stderr, "opening %ld accounts...\n", naccounts);
+    double ta = now();
+    MDB_env *env = lg_ledger_env(l);
+    if ((rv = mdb_env_set_flags(env, MDB_NOSYNC, 1)) != 0)
+        die("set nosync", CB_EIO, mdb_strerror(rv));
     uint8_t(*accts)[32] = malloc((size_t)naccounts * 32);
     struct cy_key learner;
-    struct lg_buf *bufs = malloc(sizeof *bufs * (size_t)batch);
     struct lg_result *res = malloc(sizeof *res * (size_t)batch);
-    for (long a = 0; a < naccounts;) {
-        long n = 0;
-        for (; n < batch && a + n < naccounts; n++) {
-            char name[32], body[600], h[3][70];
-            snprintf(name, sizeof name, "learner-%ld", a + n);
-            key(&learner, name);
-            uint8_t pii[32];
-            cy_sha256(pii, name, strlen(name));
-            snprintf(body, sizeof body,
-                     "{\"degree\":\"bachelor\",\"education\":{\"evidence\":"
-                     "\"%s\",\"level\":\"high_school\"},\"fee_exempt\":false,"
-                     "\"learner_key\":\"%s\",\"major\":\"computer science\","
-                     "\"pii\":\"%s\"}",
-                     hexs(pii, h[0]), hexs(learner.pk, h[1]), hexs(pii, h[2]));
-            const struct cy_key *co[] = {&learner};
-            size_t len;
-            uint8_t *p = build(LG_T_ACCOUNT_OPEN, &bank, NULL, NULL, body, co,
-                               1, &len);
-            bufs[n] = (struct lg_buf){p, len};
+    long chunk = 20000;
+    struct lg_buf *cbufs = malloc(sizeof *cbufs * (size_t)chunk);
+    for (long a0 = 0; a0 < naccounts; a0 += chunk) {
+        long cn = naccounts - a0 < chunk ? naccounts - a0 : chunk;
+        struct open_job jobs[16];
+        pthread_t tid[16];
+        unsigned nt = threads > 16 ? 16 : threads;
+        for (unsigned t = 0; t < nt; t++) {
+            jobs[t] = (struct open_job){cbufs, a0, a0 + cn * t / nt,
+                                        a0 + cn * (t + 1) / nt};
+            pthread_create(&tid[t], NULL, open_thread, &jobs[t]);
         }
-        if ((rv = lg_apply(l, 0, bufs, (size_t)n, res, NULL, &err)) != 0)
-            die("apply", rv, err.msg);
-        for (long i = 0; i < n; i++) {
-            if (res[i].code != 0)
-                die("account.open", res[i].code, res[i].msg);
-            memcpy(accts[a + i], res[i].id, 32);
-            free((void *)bufs[i].p);
+        for (unsigned t = 0; t < nt; t++)
+            pthread_join(tid[t], NULL);
+        for (long a = a0; a < a0 + cn;) {
+            long n = a0 + cn - a < batch ? a0 + cn - a : batch;
+            if ((rv = lg_apply(l, 0, cbufs + (a - a0), (size_t)n, res, NULL,
+                               &err)) != 0)
+                die("apply", rv, err.msg);
+            for (long i = 0; i < n; i++) {
+                if (res[i].code != 0)
+                    die("account.open", res[i].code, res[i].msg);
+                memcpy(accts[a + i], res[i].id, 32);
+                free((void *)cbufs[a - a0 + i].p);
+            }
+            a += n;
         }
-        a += n;
+        if ((a0 / chunk) % 10 == 9)
+            fprintf(stderr, "  %ld accounts, %.0f s\n", a0 + cn, now() - ta);
     }
+    free(cbufs);
+    if ((rv = mdb_env_set_flags(env, MDB_NOSYNC, 0)) != 0 ||
+        (rv = mdb_env_sync(env, 1)) != 0)
+        die("sync", CB_EIO, mdb_strerror(rv));
+    ta = now() - ta;
 
     /* the timed workload: deposit then recognition, half co-signed */
     fprintf(stderr, "building %ld entries...\n", nentries);
@@ -318,6 +367,26 @@ int main(int argc, char **argv)
         sigs += 1 + cos;
     }
 
+    /* the bound, measured just before and just after the timed apply (the
+     * higher of the two counts: the strict choice on a shared machine) */
+    double v1 = verify_rate(1), vn = verify_rate((int)threads);
+    /* CB_BENCH_PERF=FILE: perf record (call graphs) of the timed apply */
+    pid_t perf = 0;
+    const char *pf = getenv("CB_BENCH_PERF");
+    if (pf != NULL && *pf) {
+        char me[32];
+        snprintf(me, sizeof me, "%d", (int)getpid());
+        perf = fork();
+        if (perf == 0) {
+            execlp("perf", "perf", "record", "-q", "-F", "1999", "-g",
+                   "--call-graph", "dwarf,16384", "-o", pf, "-p", me,
+                   (char *)NULL);
+            _exit(127);
+        }
+        sleep(1);
+    }
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     double t0 = now();
     long applied = 0;
     for (long i = 0; i < nentries; i += batch) {
@@ -331,6 +400,18 @@ int main(int argc, char **argv)
         }
     }
     double secs = now() - t0;
+    getrusage(RUSAGE_SELF, &ru1);
+    if (perf > 0) {
+        kill(perf, SIGINT);
+        waitpid(perf, NULL, 0);
+    }
+    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+                 (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+                 (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+    double vn2 = verify_rate((int)threads);
+    if (vn2 > vn)
+        vn = vn2;
     double rate = applied / secs;
     double sig_per_entry = (double)sigs / (double)nentries;
     double bound = vn / sig_per_entry;
@@ -350,28 +431,35 @@ int main(int argc, char **argv)
     }
     qsort(lat, (size_t)samples, sizeof *lat, cmp_d);
 
+    printf("bench_apply: %ld entries applied durably in batches of %ld after "
+           "%ld accounts were opened; verify bound measured just before and "
+           "after the timed apply (the higher counts)\n\n",
+           nentries, batch, naccounts);
     printf("| measure | value | target | met |\n|---|---|---|---|\n");
-    printf("| Ed25519 verify, 1 thread (~400 B) | %.0f/s | — | — |\n", v1);
-    printf("| Ed25519 verify, %u threads | %.0f/s | — | — |\n", threads, vn);
-    printf("| workload: entries, avg bytes, sigs/entry | %ld, %.0f B, %.2f "
-           "| — | — |\n", nentries, (double)bytes / nentries, sig_per_entry);
-    printf("| apply (durable, batch %ld, %u verify threads) | %.0f entries/s "
-           "| — | — |\n", batch, threads, rate);
-    printf("| verify bound for this workload | %.0f entries/s | — | — |\n",
+    printf("| apply: Ed25519 verify, 1 thread (~400 B) | %.0f/s | - | - |\n", v1);
+    printf("| apply: Ed25519 verify, %u threads | %.0f/s | - | - |\n", threads, vn);
+    printf("| apply: workload: entries, avg bytes, sigs/entry | %ld, %.0f B, %.2f "
+           "| - | - |\n", nentries, (double)bytes / nentries, sig_per_entry);
+    printf("| apply: apply (durable, batch %ld, %u verify threads) | %.0f "
+           "entries/s (%.2f cores busy, %.0f us CPU per entry) | - | - |\n",
+           batch, threads, rate, cpu / secs, 1e6 * cpu / (double)applied);
+    printf("| apply: verify bound for this workload | %.0f entries/s | - | - |\n",
            bound);
-    printf("| apply / bound | %.0f%% | >= 90%% | %s |\n", 100 * rate / bound,
-           rate / bound >= 0.9 ? "yes" : "no");
-    printf("| account view p50 (%ld accounts) | %.1f us | — | — |\n",
+    printf("| apply: apply / bound | %.0f%% | >= 90%% | %s |\n", 100 * rate / bound,
+           rate / bound >= 0.9 ? "met" : "missed");
+    printf("| apply: setup: opening %ld accounts (signed on %u threads, applied "
+           "without fsync, then synced) | %.0f s | - | - |\n", naccounts,
+           threads, ta);
+    printf("| apply: account view p50 (%ld accounts) | %.1f us | - | - |\n",
            naccounts, 1e6 * lat[samples / 2]);
-    printf("| account view p99 (%ld accounts) | %.1f us | < 1000 us | %s |\n",
+    printf("| apply: account view p99 (%ld accounts) | %.1f us | < 1000 us | %s |\n",
            naccounts, 1e6 * lat[samples * 99 / 100],
-           lat[samples * 99 / 100] < 1e-3 ? "yes" : "no");
+           lat[samples * 99 / 100] < 1e-3 ? "met" : "missed");
 
     for (long i = 0; i < nentries; i++)
         free((void *)all[i].p);
     free(all);
     free(lat);
-    free(bufs);
     free(res);
     free(accts);
     lg_ledger_close(l);

@@ -303,31 +303,31 @@ int main(int argc, char **argv)
     printf("| measure | value | target | met |\n|---|---|---|---|\n");
     for (int c = 0; c < 4; c++) {
         int target = c < 2;
-        printf("| durable appends, %s | %.0f leaves/s (median transaction "
+        printf("| log: durable appends, %s | %.0f leaves/s (median transaction "
                "%.0f/s; %.0f%% of the time in commit) | %s | %s |\n",
                configs[c].name, rates[c].leaves_per_s, rates[c].median,
                rates[c].commit_share * 100, target ? ">= 200,000/s" : "-",
                !target ? "-"
-               : rates[c].leaves_per_s >= 200000 ? "yes"
-                                                 : "no");
+               : rates[c].leaves_per_s >= 200000 ? "met"
+                                                 : "missed");
     }
-    printf("| building the %llu-leaf log (no id index, hash from the "
+    printf("| log: building the %llu-leaf log (no id index, hash from the "
            "caller) | %.0f leaves/s, %.1f s | - | - |\n",
            (unsigned long long)size, build.leaves_per_s, tb);
-    printf("| inclusion proof at %llu leaves, first %d after the build "
+    printf("| log: inclusion proof at %llu leaves, first %d after the build "
            "(cold map), p50 / p99 / max | %.1f / %.1f / %.1f us | - | - |\n",
            (unsigned long long)size, ncold, cold.p50, cold.p99, cold.max);
-    printf("| inclusion proof at %llu leaves, p50 / p99 / max | %.1f / %.1f "
+    printf("| log: inclusion proof at %llu leaves, p50 / p99 / max | %.1f / %.1f "
            "/ %.1f us | p99 < 100 us | %s |\n",
            (unsigned long long)size, inc.p50, inc.p99, inc.max,
-           inc.p99 < 100 ? "yes" : "no");
-    printf("| consistency proof (random m) to %llu, p50 / p99 / max | %.1f / "
+           inc.p99 < 100 ? "met" : "missed");
+    printf("| log: consistency proof (random m) to %llu, p50 / p99 / max | %.1f / "
            "%.1f / %.1f us | - | - |\n",
            (unsigned long long)size, con.p50, con.p99, con.max);
-    printf("| tree root at %llu leaves, p50 / p99 | %.1f / %.1f us | - | - "
+    printf("| log: tree root at %llu leaves, p50 / p99 | %.1f / %.1f us | - | - "
            "|\n",
            (unsigned long long)size, rt.p50, rt.p99);
-    printf("| tree root at a random size, p50 / p99 | %.1f / %.1f us | - | - "
+    printf("| log: tree root at a random size, p50 / p99 | %.1f / %.1f us | - | - "
            "|\n",
            rr.p50, rr.p99);
     return 0;
