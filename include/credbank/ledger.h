@@ -10,8 +10,12 @@
  * order. The same entries give the same state and roots on every machine:
  * apply reads no clock, no randomness, and iterates only in key order.
  *
- * Thread safety: one writer at a time (lg_apply, lg_check); any number of
- * readers (the view and query functions open their own read transactions).
+ * Thread safety: lg_apply and lg_check may be called from different
+ * threads; each runs its rules inside an LMDB write transaction, so they
+ * serialise on LMDB's writer lock (the only mutable state outside LMDB, a
+ * scratch array of genesis, is used under that lock). Any number of readers
+ * (the view and query functions open their own read transactions).
+ * lg_ledger_open/close must not overlap anything else.
  */
 #ifndef CREDBANK_LEDGER_H
 #define CREDBANK_LEDGER_H
