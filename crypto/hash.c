@@ -132,6 +132,14 @@ int cy_unb64(uint8_t *bin, size_t cap, size_t *outlen, const char *b64,
     need = b64len / 4 * 3 - pad;
     if (need > cap)
         return CB_ETOOBIG;
+    /* libsodium 1.0.18 decodes bytes >= 0x80 as if they were letters
+     * (tests/unit/test_crypto.c): check the alphabet ourselves. */
+    for (size_t i = 0; i < b64len - pad; i++) {
+        unsigned char ch = (unsigned char)b64[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
+            return CB_EVALUE;
+    }
     /*
      * libsodium's strict mode (ORIGINAL alphabet, padding required, no
      * ignored characters) refuses a character outside the alphabet, a

@@ -240,6 +240,28 @@ Test(hash, base64_reads_only_its_length)
 
 /* ======================= randomness, secrets ======================= */
 
+/* libsodium 1.0.18's base64 decoder maps bytes >= 0x80 to 0x3f bits
+ * instead of refusing them (found by fuzz_keys: "\237\270\251\214\235\270
+ * \307\311" decoded to six 0xff bytes), so one key or signature line had
+ * many spellings. Every byte outside the alphabet must be refused. */
+Test(hash, base64_refuses_bytes_outside_the_alphabet)
+{
+    uint8_t out[16];
+    size_t n = 0;
+    const char high[] = "\237\270\251\214\235\270\307\311";
+    cr_assert_eq(cy_unb64(out, sizeof out, &n, high, 8), CB_EVALUE);
+    for (unsigned c = 0; c < 256; c++) {
+        bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                     (c >= '0' && c <= '9') || c == '+' || c == '/';
+        char s[5] = {'Y', 'W', 'J', (char)c, 0}; /* "YWJ?" */
+        int rv = cy_unb64(out, sizeof out, &n, s, 4);
+        if (alpha)
+            cr_assert_eq(rv, 0, "byte 0x%02x refused", c);
+        else if (c != '=')
+            cr_assert_eq(rv, CB_EVALUE, "byte 0x%02x accepted", c);
+    }
+}
+
 Test(hash, random_wipe_equal)
 {
     uint8_t a[32], b[32], zero[32] = {0};
