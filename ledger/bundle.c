@@ -6,10 +6,14 @@
  * its checkpoint (tree of S + 1 leaves), the seal, every governance entry
  * below S, the account's entries below S, each with its inclusion proof in
  * that tree, and the account's leaf as it was at the seal with its proof in
- * the account tree the seal committed to. The ledger keeps only the current
- * account tree, so when any account changed after the seal the tree of the
- * seal is rebuilt from the accounts' entry lists (count, chain and status
- * of every account as of S) and checked against the seal's accounts_root.
+ * the account tree the seal committed to. Governance entries come from the
+ * governance index (ordinal -> log index, written by apply). The ledger
+ * keeps only the current account tree; the seal's differs from it only in
+ * the leaves of accounts with entries after S (and in accounts opened after
+ * S, outside the seal's tree), so those leaves are recomputed as of S and
+ * the rest is read from the store (overlay_read); the root is checked
+ * against the seal's accounts_root. Log proofs come from the peaks of the
+ * checkpoint's tree, computed once (struct lproofs).
  *
  * Verification. Nothing but the ledger id is trusted. The checks run in the
  * order DESIGN 3.5 lists and stop at the first failure, naming it with one
@@ -199,30 +203,48 @@ static int store_tree_read(void *ctx, unsigned level, uint64_t index,
     return rv == CB_ENOTFOUND ? CB_ECORRUPT : rv;
 }
 
-/* cy_hash_reader over leaf hashes held in memory: a subtree's hash is
- * computed from its leaves (a proof reads O(log n) subtrees: O(n) work). */
-struct mem_tree {
-    const cy_hash *leaves;
-    uint64_t n;
+/* cy_hash_reader over the stored (current) account tree with some leaves
+ * replaced: nums[0..n) (sorted, distinct account numbers) get the leaf
+ * hashes hashes[0..n). A complete subtree without a replaced leaf is read
+ * from the store; one with k replaced leaves costs O(k log n) node hashes.
+ * Used for the tree as of a seal: every complete subtree of the seal's tree
+ * lies below its `accounts`, so accounts opened later never enter it, and
+ * the leaves of accounts changed after the seal are replaced by their
+ * leaves as of the seal. */
+struct overlay_tree {
+    struct store_tree st;
+    const uint64_t *nums;
+    const cy_hash *hashes;
+    size_t n;
 };
 
-static int mem_tree_read(void *ctx, unsigned level, uint64_t index,
-                         cy_hash out)
+static int overlay_read(void *ctx, unsigned level, uint64_t index,
+                        cy_hash out)
 {
-    const struct mem_tree *t = ctx;
-    if (level >= 63 || index > (UINT64_MAX >> level) - 1 ||
-        ((index + 1) << level) > t->n)
+    const struct overlay_tree *t = ctx;
+    if (level >= 63 || index > (UINT64_MAX >> level) - 1)
         return CB_ECORRUPT;
+    uint64_t lo = index << level, hi = (index + 1) << level;
+    size_t a = 0, b = t->n; /* first nums[j] >= lo */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (t->nums[mid] < lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    if (a == t->n || t->nums[a] >= hi)
+        return store_tree_read((void *)&t->st, level, index, out);
     if (level == 0) {
-        memcpy(out, t->leaves[index], 32);
+        memcpy(out, t->hashes[a], 32);
         return 0;
     }
-    cy_hash a, b;
-    int rv = mem_tree_read(ctx, level - 1, 2 * index, a);
+    cy_hash l, r;
+    int rv = overlay_read(ctx, level - 1, 2 * index, l);
     if (rv == 0)
-        rv = mem_tree_read(ctx, level - 1, 2 * index + 1, b);
+        rv = overlay_read(ctx, level - 1, 2 * index + 1, r);
     if (rv == 0)
-        cy_node_hash(out, a, b);
+        cy_node_hash(out, l, r);
     return rv;
 }
 
@@ -230,8 +252,11 @@ static int mem_tree_read(void *ctx, unsigned level, uint64_t index,
  * below S). An account is cancelled by its last entry (nothing may name it
  * afterwards), so it was cancelled at S when it is cancelled now and all
  * its entries lie below S. */
-static int account_at(struct lg_ledger *l, MDB_txn *txn, const uint8_t id[32],
-                      uint64_t S, uint8_t leaf[73])
+struct lproofs;
+static int lp_leaf_hash(struct lproofs *lp, uint64_t index, cy_hash out);
+
+static int account_at(struct lg_ledger *l, MDB_txn *txn, struct lproofs *lp,
+                      const uint8_t id[32], uint64_t S, uint8_t leaf[73])
 {
     struct sm_account a;
     int rv = sm_account_get(l, txn, id, &a);
@@ -259,7 +284,7 @@ static int account_at(struct lg_ledger *l, MDB_txn *txn, const uint8_t id[32],
         if (index >= S)
             break;
         cy_hash h;
-        if ((rv = lg_log_leaf_hash(&l->log, txn, index, h)) != 0)
+        if ((rv = lp_leaf_hash(lp, index, h)) != 0)
             break;
         chain_step(chain, h);
         count++;
@@ -276,16 +301,124 @@ static int account_at(struct lg_ledger *l, MDB_txn *txn, const uint8_t id[32],
     return 0;
 }
 
-/* [index, signed entry, proof in the tree of size leaves] into w. */
-static int write_item(struct lg_ledger *l, MDB_txn *txn, uint64_t index,
-                      uint64_t size, struct lg_w *w)
+/*
+ * Inclusion proofs of many leaves in one tree of `size` leaves (the
+ * checkpoint's), for one export. The tree splits into its peaks: complete
+ * subtrees, one per set bit of size, largest first. RFC 9162's PATH(m,
+ * D[n]) for a leaf in peak j is its path inside the peak (stored sibling
+ * hashes), then the tree hash of the peaks after j (when j is not the last
+ * one), then the hashes of peaks j-1, ..., 0. The peaks and the folds of
+ * their suffixes are computed once, so a proof costs its in-peak sibling
+ * reads and no hashing; the reads of "log.hashes" go through a small
+ * direct-mapped cache (leaves of one account share their upper siblings).
+ * The result equals lg_log_inclusion's, byte for byte.
+ */
+#define LP_CACHE (1u << 14)
+struct lproofs {
+    const struct lg_log *log;
+    MDB_txn *txn;
+    uint64_t size;
+    unsigned npeaks;
+    unsigned plevel[64];
+    uint64_t pstart[64];
+    cy_hash peak[64];
+    cy_hash suffix[65]; /* suffix[j]: tree hash of peaks j.. (j < npeaks) */
+    uint64_t ckey[LP_CACHE];
+    cy_hash cval[LP_CACHE];
+    uint8_t cused[LP_CACHE];
+};
+
+static int lp_read(struct lproofs *lp, unsigned level, uint64_t index,
+                   cy_hash out)
+{
+    uint64_t num = lg_stored_hash_index(level, index);
+    uint64_t x = num * 0x9e3779b97f4a7c15ull;
+    size_t slot = (size_t)(x >> 50) & (LP_CACHE - 1);
+    if (lp->cused[slot] && lp->ckey[slot] == num) {
+        memcpy(out, lp->cval[slot], 32);
+        return 0;
+    }
+    uint8_t key[8];
+    put_be64(key, num);
+    MDB_val k = {8, key}, v;
+    int rc = mdb_get(lp->txn, lp->log->hashes, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return CB_ECORRUPT;
+    if (rc != 0)
+        return lg_mdb_err(rc);
+    if (v.mv_size != 32)
+        return CB_ECORRUPT;
+    memcpy(out, v.mv_data, 32);
+    memcpy(lp->cval[slot], out, 32);
+    lp->ckey[slot] = num;
+    lp->cused[slot] = 1;
+    return 0;
+}
+
+static int lp_leaf_hash(struct lproofs *lp, uint64_t index, cy_hash out)
+{
+    return lp_read(lp, 0, index, out);
+}
+
+/* Sets up proofs in the tree of size leaves (1 <= size <= log size). */
+static int lp_init(struct lproofs *lp, const struct lg_log *log, MDB_txn *txn,
+                   uint64_t size)
+{
+    lp->log = log;
+    lp->txn = txn;
+    lp->size = size;
+    lp->npeaks = 0;
+    memset(lp->cused, 0, sizeof lp->cused);
+    uint64_t start = 0;
+    for (int b = 63; b >= 0; b--) {
+        if (!(size >> b & 1))
+            continue;
+        unsigned j = lp->npeaks++;
+        lp->plevel[j] = (unsigned)b;
+        lp->pstart[j] = start;
+        int rv = lp_read(lp, (unsigned)b, start >> b, lp->peak[j]);
+        if (rv != 0)
+            return rv;
+        start += (uint64_t)1 << b;
+    }
+    memcpy(lp->suffix[lp->npeaks - 1], lp->peak[lp->npeaks - 1], 32);
+    for (unsigned j = lp->npeaks - 1; j-- > 0;)
+        cy_node_hash(lp->suffix[j], lp->peak[j], lp->suffix[j + 1]);
+    return 0;
+}
+
+static int lp_proof(struct lproofs *lp, uint64_t index,
+                    cy_hash proof[CY_PROOF_MAX], size_t *n)
+{
+    if (index >= lp->size)
+        return CB_ERANGE;
+    unsigned j = 0;
+    while (index >= lp->pstart[j] + ((uint64_t)1 << lp->plevel[j]))
+        j++;
+    size_t k = 0;
+    for (unsigned L = 0; L < lp->plevel[j]; L++) {
+        int rv = lp_read(lp, L, (index >> L) ^ 1, proof[k++]);
+        if (rv != 0)
+            return rv;
+    }
+    if (j + 1 < lp->npeaks)
+        memcpy(proof[k++], lp->suffix[j + 1], 32);
+    for (unsigned i = j; i-- > 0;)
+        memcpy(proof[k++], lp->peak[i], 32);
+    *n = k;
+    return 0;
+}
+
+/* [index, signed entry, proof in the tree of lp->size leaves] into w. */
+static int write_item(struct lg_ledger *l, MDB_txn *txn, struct lproofs *lp,
+                      uint64_t index, struct lg_w *w)
 {
     const uint8_t *p;
     size_t len, n;
     cy_hash proof[CY_PROOF_MAX];
     int rv = lg_log_get(&l->log, txn, index, &p, &len);
     if (rv == 0)
-        rv = lg_log_inclusion(&l->log, txn, index, size, proof, &n);
+        rv = lp_proof(lp, index, proof, &n);
     if (rv != 0)
         return rv;
     lg_w_array(w, 3);
@@ -316,53 +449,101 @@ static int u64s_push(struct u64s *a, uint64_t x)
     return 0;
 }
 
-/* The account tree proof of number at the seal (accounts leaves). */
+static int u64cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The account tree proof of number at the seal S (sb->accounts leaves),
+ * without rebuilding the tree. The stored tree is the current one; it
+ * differs from the seal's only in the leaves of accounts whose entries come
+ * after S (count, chain, status change only through an account's own
+ * entries, and each names its account) and in accounts opened after S
+ * (numbers >= sb->accounts, outside every subtree the seal's tree reads).
+ * So: one pass over the log after S to collect the accounts named there,
+ * their leaves recomputed as of S (account_at), and the tree read through
+ * overlay_read. The root is checked against the seal's accounts_root.
+ * known is the leaf of account `number` as of S, computed by the caller.
+ * Cost: O(entries after S) decodes, plus per changed account its entries
+ * below S and O(log n) hashes.
+ */
 static int account_proof_at(struct lg_ledger *l, MDB_txn *txn,
-                            const struct sm_meta *m, uint64_t S,
+                            struct lproofs *lp, const struct sm_meta *m,
+                            uint64_t S, const uint8_t known[73],
                             const struct seal_body *sb, uint64_t number,
                             cy_hash proof[CY_PROOF_MAX], size_t *np,
                             struct cb_err *err)
 {
-    struct store_tree st = {l, txn};
-    cy_hash root;
-    int rv;
-    /* Unchanged since the seal: the stored tree is the seal's. */
-    if (m->accounts == sb->accounts &&
-        (rv = sm_acctree_root(l, txn, sb->accounts, root)) == 0 &&
-        memcmp(root, sb->accounts_root, 32) == 0)
-        return cy_inclusion_proof(proof, np, number, sb->accounts,
-                                  store_tree_read, &st);
-    /* Rebuild the tree as of the seal. */
     if (sb->accounts > m->accounts)
         return cb_errf(err, CB_ECORRUPT, "seal counts more accounts than "
                                          "the ledger has");
-    cy_hash *leaves = malloc((sb->accounts ? sb->accounts : 1) *
-                             sizeof *leaves);
-    if (leaves == NULL)
-        return cb_errf(err, CB_ENOMEM, "out of memory");
-    rv = 0;
-    for (uint64_t k = 0; k < sb->accounts && rv == 0; k++) {
+    struct u64s nums = {0};
+    cy_hash *hashes = NULL;
+    struct lg_signed s;
+    lg_signed_init(&s);
+    int rv = 0;
+    for (uint64_t i = S + 1; i < m->size && rv == 0; i++) {
+        const uint8_t *p;
+        size_t len;
+        if ((rv = lg_log_get(&l->log, txn, i, &p, &len)) != 0)
+            break;
+        if (lg_signed_decode(&s, p, len, NULL) != 0) {
+            rv = cb_errf(err, CB_ECORRUPT, "log entry %llu unreadable",
+                         (unsigned long long)i);
+            break;
+        }
+        if (s.e.account == NULL)
+            continue; /* account.open (a new number), governance, seals */
+        struct sm_account a;
+        if ((rv = sm_account_get(l, txn, s.e.account, &a)) != 0) {
+            if (rv == CB_ENOTFOUND)
+                rv = CB_ECORRUPT;
+            break;
+        }
+        if (a.number < sb->accounts)
+            rv = u64s_push(&nums, a.number);
+    }
+    lg_signed_release(&s);
+    size_t n = 0;
+    if (rv == 0 && nums.n > 0) {
+        qsort(nums.v, nums.n, sizeof *nums.v, u64cmp);
+        n = 1;
+        for (size_t d = 1; d < nums.n; d++)
+            if (nums.v[d] != nums.v[n - 1])
+                nums.v[n++] = nums.v[d];
+        if ((hashes = malloc(n * sizeof *hashes)) == NULL)
+            rv = CB_ENOMEM;
+    }
+    for (size_t d = 0; d < n && rv == 0; d++) {
         uint8_t nk[8], id[32], leaf[73];
         size_t got;
-        put_be64(nk, k);
+        if (nums.v[d] == number) { /* the exported account's, computed */
+            cy_leaf_hash(hashes[d], known, 73);
+            continue;
+        }
+        put_be64(nk, nums.v[d]);
         rv = sm_get(txn, l->accnum, nk, 8, id, 32, &got);
         if (rv == 0 && got != 32)
             rv = CB_ECORRUPT;
         if (rv == 0)
-            rv = account_at(l, txn, id, S, leaf);
+            rv = account_at(l, txn, lp, id, S, leaf);
         if (rv == 0)
-            cy_leaf_hash(leaves[k], leaf, 73);
+            cy_leaf_hash(hashes[d], leaf, 73);
     }
-    struct mem_tree t = {(const cy_hash *)leaves, sb->accounts};
+    struct overlay_tree t = {{l, txn}, nums.v, (const cy_hash *)hashes, n};
+    cy_hash root;
     if (rv == 0)
-        rv = cy_tree_hash(root, sb->accounts, mem_tree_read, &t);
+        rv = cy_tree_hash(root, sb->accounts, overlay_read, &t);
     if (rv == 0 && memcmp(root, sb->accounts_root, 32) != 0)
-        rv = cb_errf(err, CB_ECORRUPT, "the rebuilt account tree differs "
-                                       "from the seal's accounts_root");
+        rv = cb_errf(err, CB_ECORRUPT, "the account tree as of the seal "
+                                       "differs from its accounts_root");
     if (rv == 0)
-        rv = cy_inclusion_proof(proof, np, number, sb->accounts,
-                                mem_tree_read, &t);
-    free(leaves);
+        rv = cy_inclusion_proof(proof, np, number, sb->accounts, overlay_read,
+                                &t);
+    free(hashes);
+    free(nums.v);
     return rv;
 }
 
@@ -378,6 +559,7 @@ int lg_bundle_export(struct lg_ledger *l, const uint8_t account[32],
     char *note = NULL;
     struct lg_signed s;
     struct u64s gov = {0}, ents = {0};
+    struct lproofs *lp = NULL;
     int rv, rc;
     lg_signed_init(&s);
 
@@ -461,20 +643,41 @@ int lg_bundle_export(struct lg_ledger *l, const uint8_t account[32],
     }
     lg_doc_release(&ddoc);
 
-    /* governance entries below S: one pass over the log */
-    for (uint64_t i = 0; i < S; i++) {
-        if ((rv = lg_log_get(&l->log, txn, i, &p, &len)) != 0 ||
-            (rv = lg_signed_decode(&s, p, len, NULL)) != 0) {
-            rv = cb_errf(err, CB_ECORRUPT, "log entry %llu unreadable",
-                         (unsigned long long)i);
-            goto out;
+    /* governance entries below S: the first sb.governance rows of the
+     * governance index (ordinal -> log index), the seal's count */
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, l->govidx, &cur)) != 0) {
+        rv = cb_errf(err, lg_mdb_err(rc), "read: %s", mdb_strerror(rc));
+        goto out;
+    }
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0 && gov.n < sb.governance;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 || v.mv_size != 8 ||
+            get_be64(k.mv_data) != gov.n) {
+            rv = CB_ECORRUPT;
+            break;
         }
-        if (lg_type_is_governance(s.e.type) &&
-            (rv = u64s_push(&gov, i)) != 0)
-            goto out;
+        uint64_t index = get_le64(v.mv_data);
+        if (index >= S || (gov.n > 0 && index <= gov.v[gov.n - 1])) {
+            rv = CB_ECORRUPT;
+            break;
+        }
+        if ((rv = u64s_push(&gov, index)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rv == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        rv = lg_mdb_err(rc);
+    if (rv == 0 && gov.n != sb.governance)
+        rv = CB_ECORRUPT;
+    if (rv != 0) {
+        cb_errf(err, rv, "governance index unreadable or short of the "
+                         "seal's count");
+        goto out;
     }
     /* the account's entries below S */
-    MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, l->acctents, &cur)) != 0) {
         rv = cb_errf(err, lg_mdb_err(rc), "read: %s", mdb_strerror(rc));
         goto out;
@@ -482,7 +685,7 @@ int lg_bundle_export(struct lg_ledger *l, const uint8_t account[32],
     uint8_t start[40];
     memcpy(start, account, 32);
     memset(start + 32, 0, 8);
-    MDB_val k = {40, start}, v;
+    k = (MDB_val){40, start};
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 40 || memcmp(k.mv_data, account, 32) != 0)
@@ -508,9 +711,15 @@ int lg_bundle_export(struct lg_ledger *l, const uint8_t account[32],
     uint8_t leaf[73];
     cy_hash aproof[CY_PROOF_MAX];
     size_t naproof = 0;
-    if ((rv = account_at(l, txn, account, S, leaf)) != 0 ||
-        (rv = account_proof_at(l, txn, &m, S, &sb, a.number, aproof, &naproof,
-                               err)) != 0) {
+    lp = malloc(sizeof *lp);
+    if (lp == NULL) {
+        rv = cb_errf(err, CB_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rv = lp_init(lp, &l->log, txn, S + 1)) != 0 ||
+        (rv = account_at(l, txn, lp, account, S, leaf)) != 0 ||
+        (rv = account_proof_at(l, txn, lp, &m, S, leaf, &sb, a.number,
+                               aproof, &naproof, err)) != 0) {
         if (err == NULL || err->code != rv)
             cb_errf(err, rv, "account tree at the seal");
         goto out;
@@ -539,14 +748,14 @@ int lg_bundle_export(struct lg_ledger *l, const uint8_t account[32],
     lg_w_cstr(w, "entries");
     lg_w_array(w, (uint32_t)ents.n);
     for (size_t i = 0; i < ents.n && rv == 0; i++)
-        rv = write_item(l, txn, ents.v[i], S + 1, w);
+        rv = write_item(l, txn, lp, ents.v[i], w);
     lg_w_cstr(w, "governance");
     lg_w_array(w, (uint32_t)gov.n);
     for (size_t i = 0; i < gov.n && rv == 0; i++)
-        rv = write_item(l, txn, gov.v[i], S + 1, w);
+        rv = write_item(l, txn, lp, gov.v[i], w);
     lg_w_cstr(w, "seal");
     if (rv == 0)
-        rv = write_item(l, txn, S, S + 1, w);
+        rv = write_item(l, txn, lp, S, w);
     lg_w_cstr(w, "v");
     lg_w_uint(w, 1);
     if (rv == 0)
@@ -558,6 +767,7 @@ out:
         mdb_txn_abort(txn);
     lg_signed_release(&s);
     free(note);
+    free(lp);
     free(gov.v);
     free(ents.v);
     return rv;

@@ -9,9 +9,9 @@
  * 3. For each entry, open a nested transaction, run the generic checks
  *    (ledger id, duplicate id, account open) and the type's handler, then
  *    the bookkeeping every entry shares: signer accounting, account count
- *    and chain, governance count and chain, the log append. A refusal
- *    aborts the nested transaction and restores the in-memory head, so it
- *    changes nothing; storage errors abort the whole batch.
+ *    and chain, governance count, chain and index row, the log append. A
+ *    refusal aborts the nested transaction and restores the in-memory
+ *    head, so it changes nothing; storage errors abort the whole batch.
  * 4. Recompute the account tree for the accounts touched, write the head
  *    with the seq, commit. One fsync per batch.
  *
@@ -48,6 +48,72 @@ static int meta_write(struct lg_ledger *l, MDB_txn *txn,
                       const struct sm_meta *m)
 {
     return sm_put(txn, l->meta, head_key, 4, m, sizeof *m);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* Appends governance entry number `ordinal` (at log index) to the index. */
+static int govidx_put(struct lg_ledger *l, MDB_txn *txn, uint64_t ordinal,
+                      uint64_t index)
+{
+    uint8_t key[8], val[8];
+    put_be64(key, ordinal);
+    put_le64(val, index);
+    MDB_val k = {8, key}, v = {8, val};
+    int rc = mdb_put(txn, l->govidx, &k, &v, MDB_APPEND);
+    return rc == 0 ? 0 : lg_mdb_err(rc);
+}
+
+/*
+ * The governance index ("governance") must hold exactly meta.governance
+ * rows. A ledger written before the index existed (or one whose index is
+ * off) gets it rebuilt here, once, from one pass over the log: the same
+ * rows apply writes, since both pick the entries lg_type_is_governance
+ * names, in log order.
+ */
+static int govidx_check(struct lg_ledger *l, MDB_txn *txn,
+                        const struct sm_meta *m)
+{
+    MDB_stat st;
+    int rc = mdb_stat(txn, l->govidx, &st);
+    if (rc != 0)
+        return lg_mdb_err(rc);
+    if (st.ms_entries == m->governance)
+        return 0;
+    if ((rc = mdb_drop(txn, l->govidx, 0)) != 0)
+        return lg_mdb_err(rc);
+    uint64_t size, n = 0;
+    int rv = lg_log_size(&l->log, txn, &size);
+    if (rv != 0)
+        return rv;
+    struct lg_signed s;
+    lg_signed_init(&s);
+    for (uint64_t i = 0; i < size && rv == 0; i++) {
+        const uint8_t *p;
+        size_t len;
+        if ((rv = lg_log_get(&l->log, txn, i, &p, &len)) != 0)
+            break;
+        if (lg_signed_decode(&s, p, len, NULL) != 0) {
+            rv = CB_ECORRUPT;
+            break;
+        }
+        if (lg_type_is_governance(s.e.type))
+            rv = govidx_put(l, txn, n++, i);
+    }
+    lg_signed_release(&s);
+    if (rv == 0 && n != m->governance)
+        rv = CB_ECORRUPT;
+    return rv;
 }
 
 int lg_ledger_open(struct lg_ledger **out, const char *dir,
@@ -96,6 +162,7 @@ int lg_ledger_open(struct lg_ledger **out, const char *dir,
         {"accounts.entries", &l->acctents},
         {"items", &l->items},
         {"seals", &l->seals},
+        {"governance", &l->govidx},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
         if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi)) != 0)
@@ -103,6 +170,11 @@ int lg_ledger_open(struct lg_ledger **out, const char *dir,
     struct sm_meta m;
     if ((rv = meta_read(l, txn, &m)) != 0) {
         cb_errf(err, rv, "%s: bad ledger head", dir);
+        goto fail;
+    }
+    if ((rv = govidx_check(l, txn, &m)) != 0) {
+        cb_errf(err, rv, "%s: cannot build the governance index: %s", dir,
+                cb_strerror(rv));
         goto fail;
     }
     if ((rc = mdb_txn_commit(txn)) != 0) {
@@ -207,18 +279,6 @@ static void chain_step(uint8_t chain[32], const uint8_t leaf_hash[32])
     cy_sha256(chain, buf, sizeof buf);
 }
 
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 int sm_apply_one(struct sm_ctx *c)
 {
     const struct lg_entry *e = c->e;
@@ -280,6 +340,8 @@ int sm_apply_one(struct sm_ctx *c)
             return rv;
     }
     if (lg_type_is_governance(e->type)) {
+        if ((rv = govidx_put(c->l, c->txn, m->governance, c->index)) != 0)
+            return rv;
         m->governance++;
         chain_step(m->governance_chain, c->leaf_hash);
     }

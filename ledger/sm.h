@@ -185,6 +185,8 @@ struct lg_ledger {
     MDB_dbi acctents;  /* "accounts.entries": account || seq (8 BE) ->
                           index (8 LE) || fee (8 LE) */
     MDB_dbi seals;     /* "seals": seal index (8 BE) -> struct sm_seal */
+    MDB_dbi govidx;    /* "governance": ordinal (8 BE) -> log index (8 LE)
+                          of every governance entry, in log order */
     bool partial;
     struct lg_pool *pool;
 };

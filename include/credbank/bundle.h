@@ -110,9 +110,12 @@ struct lg_bundle_export_opts {
  * checkpoint), CB_EINVAL (disclosure data not a canonical map of str to
  * str, or it does not open the account's pii), storage codes.
  *
- * Cost: one pass over the log below the seal to pick the governance
- * entries, and when accounts changed since the seal one pass over every
- * account's entries to rebuild the account tree as it was at the seal.
+ * Cost: independent of the log's size and of the number of accounts: the
+ * governance entries come from the governance index, the account tree as
+ * of the seal from the stored tree with the leaves of the accounts changed
+ * after the seal recomputed, and each item's proof from O(log n) stored
+ * hashes (spec/bundle.md, "Export"). It reads the entries after the seal
+ * once (the accounts they touch).
  */
 int lg_bundle_export(struct lg_ledger *l, const uint8_t account[32],
                      const struct lg_bundle_export_opts *opts,

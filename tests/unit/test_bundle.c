@@ -380,3 +380,195 @@ Test(bundle, reason_names_are_unique_and_in_the_spec)
                               lg_bundle_reason_name(j));
     }
 }
+
+/* ---- the governance index and the account tree as of the seal ---- */
+
+static void deposit_to(const uint8_t *account, const char *course)
+{
+    char body[600];
+    snprintf(body, sizeof body,
+             "{\"compatible\":false,\"course\":\"%s\",\"credits\":3,"
+             "\"evidence\":\"%s\",\"grade\":80,\"source\":\"school\","
+             "\"term\":\"2024Q1\",\"title\":\"Course\"}", course,
+             fx_hex(f.ledger));
+    fx_ok(&f, &(struct fx_e){.type = LG_T_OUTCOME_DEPOSIT, .author = &f.prov,
+                             .account = account, .body = body}, NULL);
+}
+
+static void own_policy(const struct cy_key *author, const char *scope,
+                       unsigned max)
+{
+    char body[300];
+    snprintf(body, sizeof body,
+             "{\"policy\":{\"sources\":{\"self_study_exam\":{\"max_credits\":"
+             "%u}}},\"scope\":\"%s\"}", max, scope);
+    fx_ok(&f, &(struct fx_e){.type = LG_T_POLICY_SET, .author = author,
+                             .body = body}, NULL);
+}
+
+static uint8_t *export_of(const uint8_t *account, size_t *len)
+{
+    struct lg_w w;
+    struct cb_err err = {0, ""};
+    lg_w_init(&w);
+    int rv = lg_bundle_export(f.l, account, NULL, &w, &err);
+    cr_assert_eq(rv, 0, "export: %s: %s", cb_errname(rv), err.msg);
+    return lg_w_take(&w, len);
+}
+
+/* Thirteen accounts (not a power of two), governance entries between the
+ * account entries; after the seal some accounts get entries, one is
+ * cancelled, new ones open and governance goes on. Every account's bundle
+ * verifies: the account tree as of the seal (stored tree with the changed
+ * leaves recomputed) matches accounts_root, and the governance list (from
+ * the index) matches the seal's count and chain. */
+Test(bundle, many_accounts_changed_after_the_seal)
+{
+    enum { N = 13 };
+    uint8_t ids[N][32];
+    struct cy_key keys[N];
+    memcpy(ids[0], acct, 32);
+    keys[0] = f.learner;
+    for (int i = 1; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "learner-%d", i);
+        fx_key(&keys[i], name);
+        fx_open_account(&f, &keys[i], i % 2 == 0, ids[i]);
+        if (i % 4 == 0)
+            own_policy(&f.prov, "provider", 10 + (unsigned)i);
+    }
+    unsigned count[N];
+    for (int i = 0; i < N; i++) {
+        count[i] = 1;
+        for (int k = 0; k < i % 3; k++, count[i]++)
+            deposit_to(ids[i], "before");
+    }
+    own_policy(&f.uni, "university", 20);
+    uint64_t at = finalise();
+    /* after the seal */
+    deposit_to(ids[0], "after");
+    deposit_to(ids[5], "after");
+    deposit_to(ids[12], "after");
+    deposit_to(ids[5], "after again");
+    fx_ok(&f, &(struct fx_e){.type = LG_T_ACCOUNT_CANCEL, .author = &f.bank,
+                             .account = ids[7],
+                             .body = "{\"reason\":\"learner_request\"}",
+                             .signers = {&keys[7]}}, NULL);
+    struct cy_key late;
+    uint8_t late_id[32];
+    fx_key(&late, "late-learner");
+    fx_open_account(&f, &late, false, late_id);
+    deposit_to(late_id, "late");
+    own_policy(&f.prov, "provider", 40);
+    for (int i = 0; i < N; i++) {
+        size_t len;
+        uint8_t *b = export_of(ids[i], &len);
+        struct lg_bundle_result r;
+        int rv = verify(b, len, &r);
+        cr_assert_eq(rv, 0, "account %d: %s: %s", i,
+                     lg_bundle_reason_name(r.reason), r.msg);
+        cr_assert_eq(r.seal_index, at);
+        cr_assert_eq(r.number, (uint64_t)i);
+        cr_assert_eq(r.entries, count[i], "account %d: %llu entries", i,
+                     (unsigned long long)r.entries);
+        /* genesis, the fixture's policy, 3 provider policies, 1 uni */
+        cr_assert_eq(r.governance, 6);
+        lg_bundle_result_release(&r);
+        free(b);
+    }
+    /* opened after the seal: not in its checkpoint */
+    struct lg_w w;
+    struct cb_err err = {0, ""};
+    lg_w_init(&w);
+    cr_assert_eq(lg_bundle_export(f.l, late_id, NULL, &w, &err),
+                 CB_ENOTFOUND);
+    lg_w_release(&w);
+    /* a later final seal covers the changes: the cancelled account's
+     * bundle now ends with its account.cancel */
+    finalise();
+    size_t len;
+    uint8_t *b = export_of(ids[7], &len);
+    struct lg_bundle_result r;
+    cr_assert_eq(verify(b, len, &r), 0, "%s: %s",
+                 lg_bundle_reason_name(r.reason), r.msg);
+    cr_assert_eq(r.entries, count[7] + 1);
+    cr_assert_eq(r.governance, 7);
+    lg_bundle_result_release(&r);
+    free(b);
+}
+
+/* Runs fn on the "governance" database in a write transaction. */
+static void on_govidx(void (*fn)(MDB_txn *txn, MDB_dbi dbi))
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    cr_assert_eq(mdb_txn_begin(lg_ledger_env(f.l), NULL, 0, &txn), 0);
+    cr_assert_eq(mdb_dbi_open(txn, "governance", 0, &dbi), 0);
+    fn(txn, dbi);
+    cr_assert_eq(mdb_txn_commit(txn), 0);
+}
+
+static void drop_all(MDB_txn *txn, MDB_dbi dbi)
+{
+    cr_assert_eq(mdb_drop(txn, dbi, 0), 0);
+}
+
+static void drop_last(MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    cr_assert_eq(mdb_cursor_open(txn, dbi, &c), 0);
+    cr_assert_eq(mdb_cursor_get(c, &k, &v, MDB_LAST), 0);
+    cr_assert_eq(mdb_cursor_del(c, 0), 0);
+    mdb_cursor_close(c);
+}
+
+static void reopen(void)
+{
+    lg_ledger_close(f.l);
+    struct lg_open_opts o = {.nosync = true, .map_size = (size_t)1 << 30};
+    struct cb_err err = {0, ""};
+    cr_assert_eq(lg_ledger_open(&f.l, f.dir, &o, &err), 0, "%s", err.msg);
+}
+
+/* A ledger written before the governance index existed (or with a short
+ * one): export refuses rather than write an incomplete governance list,
+ * and opening the ledger rebuilds the index, after which the bundle is the
+ * same, byte for byte. */
+Test(bundle, governance_index_rebuilt_on_open)
+{
+    own_policy(&f.prov, "provider", 11);
+    deposit("C1");
+    own_policy(&f.uni, "university", 12);
+    finalise();
+    size_t len, len2;
+    uint8_t *b = export(&len);
+
+    void (*damage[])(MDB_txn *, MDB_dbi) = {drop_all, drop_last};
+    for (size_t d = 0; d < 2; d++) {
+        on_govidx(damage[d]);
+        struct lg_w w;
+        struct cb_err err = {0, ""};
+        lg_w_init(&w);
+        cr_assert_eq(lg_bundle_export(f.l, acct, NULL, &w, &err),
+                     CB_ECORRUPT, "damage %zu: export without the index", d);
+        lg_w_release(&w);
+        reopen();
+        uint8_t *b2 = export(&len2);
+        cr_assert_eq(len2, len);
+        cr_assert_eq(memcmp(b, b2, len), 0, "damage %zu: another bundle", d);
+        free(b2);
+    }
+    /* apply goes on appending to the rebuilt index */
+    own_policy(&f.prov, "provider", 13);
+    deposit("C2");
+    finalise();
+    uint8_t *b3 = export(&len2);
+    struct lg_bundle_result r;
+    cr_assert_eq(verify(b3, len2, &r), 0, "%s: %s",
+                 lg_bundle_reason_name(r.reason), r.msg);
+    cr_assert_eq(r.governance, 5);
+    lg_bundle_result_release(&r);
+    free(b3);
+    free(b);
+}
