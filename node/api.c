@@ -249,6 +249,11 @@ static bool writable(h2o_req_t *req)
         nd_reply_err(req, CB_ESHUTDOWN, "node is shutting down");
         return false;
     }
+    if (nd_removed()) {
+        nd_reply_err(req, CB_EUNAVAILABLE, "this node was removed from the "
+                     "cluster (its member is no longer in force)");
+        return false;
+    }
     if (raft_state(&nd.raft) != RAFT_LEADER) {
         nd_reply_not_leader(req);
         return false;
@@ -835,6 +840,7 @@ static void get_status(h2o_req_t *req)
         json_object_set_new(j, "failed_reason", json_string(nd.failmsg));
     if (nd.diverged)
         json_object_set_new(j, "diverged_reason", json_string(nd.divmsg));
+    nd_member_status(j);
     nd_reply_json(req, 200, j);
 }
 
@@ -954,6 +960,14 @@ static void get_metrics(h2o_req_t *req)
               "credbank_catchup_entries_total %" PRIu64 "\n",
               nd.cu.active ? 1 : 0, nd.cu.runs,
               nd.cu.entries_total + (nd.cu.active ? nd.cu.fetched : 0));
+    sb_printf(&b, "# HELP credbank_removed 1 once this node's member was "
+              "removed.\n# TYPE credbank_removed gauge\ncredbank_removed %d\n"
+              "# TYPE credbank_raft_voters gauge\ncredbank_raft_voters %u\n"
+              "# HELP credbank_membership_changes_total Raft configuration "
+              "changes this node made as leader.\n"
+              "# TYPE credbank_membership_changes_total counter\n"
+              "credbank_membership_changes_total %" PRIu64 "\n",
+              nd_removed() ? 1 : 0, nd_member_voters(), nd_member_changes());
     sb_printf(&b, "# TYPE credbank_diverged gauge\ncredbank_diverged %d\n"
               "# TYPE credbank_failed gauge\ncredbank_failed %d\n",
               nd.diverged ? 1 : 0, nd.failed ? 1 : 0);

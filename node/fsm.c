@@ -49,7 +49,8 @@ bool nd_leader_ready(void)
 {
     return raft_state(&nd.raft) == RAFT_LEADER &&
            nd.ready_term == nd.raft.current_term && !nd.failed &&
-           !nd.diverged && !nd.closing && !nd_catching_up();
+           !nd.diverged && !nd.closing && !nd_catching_up() &&
+           !nd_removed();
 }
 
 void nd_pending_free(struct nd_pending *p)
@@ -239,6 +240,9 @@ static void cosign_new_seal(void)
         return;
     if (nd.cosigned_any && st.last_seal == nd.cosigned_seal)
         return;
+    if (nd_removed() || !nd_member_may_cosign(st.last_seal))
+        return; /* our member left, or was not one at that seal: a cosign
+                   would be refused */
     nd.cosigned_any = true;
     nd.cosigned_seal = st.last_seal;
     int64_t skew = (int64_t)nd_now_ms() - (int64_t)st.last_seal_ts;
@@ -318,6 +322,17 @@ static void finality_timeouts(void)
         }
     }
     nd.final_tail = pp;
+}
+
+void nd_final_abort(int code, const char *msg)
+{
+    while (nd.final_head != NULL) {
+        struct nd_pending *p = nd.final_head;
+        nd.final_head = p->next;
+        nd_reply_pending_err(p, code, msg);
+        nd_pending_free(p);
+    }
+    nd.final_tail = &nd.final_head;
 }
 
 /* ---- divergence ---- */
@@ -643,7 +658,12 @@ static void propose(void)
                     cb_errname(rv));
         }
     }
-    while (nd.queue != NULL) {
+    /* Group commit: while batches are in flight, entries gather in the
+     * queue and go as one batch when a slot frees (the uv_check handle
+     * calls propose every loop turn), so a busy leader makes few large
+     * batches instead of one small Raft write and LMDB commit per check
+     * result. */
+    while (nd.queue != NULL && nd.inflight < ND_MAX_INFLIGHT) {
         size_t n = 0, bytes = 0;
         struct nd_pending *p = nd.queue;
         while (p != NULL && n < ND_BATCH_MAX_ENTRIES &&
@@ -768,6 +788,7 @@ static void on_tick(uv_timer_t *t)
     }
     if (++ticks % 10 == 0)
         finality_timeouts();
+    nd_member_tick();
     propose();
 }
 

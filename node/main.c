@@ -2,8 +2,9 @@
  * credbankd: configuration, start and shutdown.
  *
  * Start order: key, ledger (genesis applied as untagged entry 0 when the
- * ledger is empty), Raft (uv transport and I/O, bootstrap with every peer as
- * a voter; RAFT_CANTBOOTSTRAP on restart is expected), the write path timers
+ * ledger is empty), the members (member.c), Raft (uv transport and I/O,
+ * bootstrap with the static peers and those whose member is in force as
+ * voters; RAFT_CANTBOOTSTRAP on restart is expected), the write path timers
  * (fsm.c), the HTTP API (api.c), signal handlers. Shutdown on SIGTERM/SIGINT:
  * stop listening, answer waiting requests, raft_close; its callback stops the
  * loop, then the ledger is closed.
@@ -28,7 +29,8 @@ struct nd_node nd;
     "--name MEMBER\n"                                                         \
     "                 --genesis GENESIS.cbe --id N --raft IP:PORT "           \
     "--api IP:PORT\n"                                                         \
-    "                 --peer ID,RAFTADDR,APIURL (repeated, every node)\n"     \
+    "                 --peer ID,RAFTADDR,APIURL[,MEMBER] (repeated, every "   \
+    "node)\n"                                                                 \
     "                 [--election-ms 300] [--heartbeat-ms 30] [--join]\n"     \
     "                 [--snapshot-threshold 1048576] "                         \
     "[--snapshot-trailing 1024]\n"
@@ -184,13 +186,17 @@ static int set_option(const char *key, const char *v)
         if (copy(buf, sizeof buf, key, v))
             return -1;
         char *c1 = strchr(buf, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
-        if (c2 == NULL || strchr(c2 + 1, ',') != NULL) {
-            fprintf(stderr, "credbankd: peer: want ID,RAFTADDR,APIURL: %s\n",
-                    v);
+        char *c3 = c2 ? strchr(c2 + 1, ',') : NULL;
+        if (c2 == NULL || (c3 != NULL && strchr(c3 + 1, ',') != NULL)) {
+            fprintf(stderr, "credbankd: peer: want ID,RAFTADDR,APIURL"
+                    "[,MEMBER]: %s\n", v);
             return -1;
         }
         *c1 = *c2 = 0;
+        if (c3 != NULL)
+            *c3 = 0;
         struct nd_peer *p = &c->peers[c->npeers];
+        memset(p, 0, sizeof *p);
         if (parse_uint("peer id", buf, UINT64_MAX, &x) ||
             check_ipport("peer raft address", c1 + 1) ||
             copy(p->raft, sizeof p->raft, key, c1 + 1) ||
@@ -201,6 +207,22 @@ static int set_option(const char *key, const char *v)
             fprintf(stderr, "credbankd: peer: API URL must be "
                     "http://IPv4:PORT: %s\n", p->api);
             return -1;
+        }
+        if (c3 != NULL) {
+            const char *m = c3 + 1;
+            size_t n = strlen(m);
+            bool okname = n >= 1 && n <= 64;
+            for (size_t k = 0; k < n && okname; k++)
+                okname = (m[k] >= 'A' && m[k] <= 'Z') ||
+                         (m[k] >= 'a' && m[k] <= 'z') ||
+                         (m[k] >= '0' && m[k] <= '9') || m[k] == '.' ||
+                         m[k] == '_' || m[k] == '-';
+            if (!okname) {
+                fprintf(stderr, "credbankd: peer: member name must be 1-64 "
+                        "of A-Za-z0-9._-: %s\n", m);
+                return -1;
+            }
+            memcpy(p->member, m, n + 1);
         }
         p->id = x;
         c->npeers++;
@@ -294,8 +316,22 @@ static int parse_args(int argc, char **argv)
                 fprintf(stderr, "credbankd: peer %u repeated\n", i + 1);
                 return -1;
             }
+        for (unsigned j = 0; j < i; j++)
+            if (c->peers[i].member[0] &&
+                strcmp(c->peers[i].member, c->peers[j].member) == 0) {
+                fprintf(stderr, "credbankd: member %s named by two peers\n",
+                        c->peers[i].member);
+                return -1;
+            }
         if (c->peers[i].id == c->id) {
             self = true;
+            if (c->peers[i].member[0] &&
+                strcmp(c->peers[i].member, c->name) != 0) {
+                fprintf(stderr, "credbankd: --peer for id %llu names member "
+                        "%s, but --name is %s\n", (unsigned long long)c->id,
+                        c->peers[i].member, c->name);
+                return -1;
+            }
             if (strcmp(c->peers[i].raft, c->raft) != 0) {
                 fprintf(stderr, "credbankd: --peer for id %llu names "
                         "another Raft address than --raft\n",
@@ -430,6 +466,12 @@ static int decide_join(const char *rdir, uint64_t *term)
         return 0; /* a restart: raft_bootstrap says CANTBOOTSTRAP */
     }
     unsigned answers = 0;
+    if (!nd.cfg.join && nd_self_must_join()) {
+        fprintf(stderr, "credbankd: this node's member %s is not in force in "
+                "the ledger: joining (as with --join), never bootstrapping\n",
+                nd.cfg.name);
+        nd.cfg.join = true;
+    }
     if (!nd.cfg.join) {
         uint64_t t = nd_join_probe(0, &answers);
         if (t == 0)
@@ -484,9 +526,13 @@ static int start_raft(const char *rdir, int join, uint64_t term)
     }
     struct raft_configuration conf;
     raft_configuration_init(&conf);
+    /* the bootstrap configuration: static peers, and those whose member
+     * is in force (the founders, for a new ledger); the others join later
+     * through member.add (member.c) */
     for (unsigned i = 0; i < c->npeers && rv == 0; i++)
-        rv = raft_configuration_add(&conf, c->peers[i].id, c->peers[i].raft,
-                                    RAFT_VOTER);
+        if (nd_peer_in_bootstrap(&c->peers[i]))
+            rv = raft_configuration_add(&conf, c->peers[i].id,
+                                        c->peers[i].raft, RAFT_VOTER);
     if (rv == 0 && join != 1)
         rv = raft_bootstrap(&nd.raft, &conf);
     raft_configuration_close(&conf);
@@ -536,6 +582,7 @@ int main(int argc, char **argv)
     if (apply_genesis() != 0)
         goto out;
     uv_loop_init(&nd.loop);
+    nd_member_start();
     uint64_t term = 0;
     int join = decide_join(rdir, &term); /* runs the loop: before timers */
     if (join < 0)

@@ -11,7 +11,8 @@
  * divergence), api.c (HTTP endpoints and metrics), client.c (the small
  * HTTP/1.1 client that carries cosigns to the leader), catchup.c (catch-up
  * of the ledger to a Raft snapshot over the peers' HTTP API, and the probe
- * of a rejoining node). spec/node.md is the
+ * of a rejoining node), member.c (the Raft configuration follows the
+ * ledger's members). spec/node.md is the
  * design essay; spec/api.md the API reference.
  */
 #ifndef CREDBANK_NODE_H
@@ -41,6 +42,7 @@
 #define ND_BODY_MAX (1u << 20)          /* POST body limit */
 #define ND_BATCH_MAX_ENTRIES 4096       /* one Raft entry holds at most */
 #define ND_BATCH_MAX_BYTES (4u << 20)   /* ... this many entries / bytes */
+#define ND_MAX_INFLIGHT 2               /* batches proposed, not applied */
 #define ND_FINAL_TIMEOUT_MS 10000       /* 504 after this without finality */
 #define ND_COSIGN_WINDOW_MS 60000       /* cosign seals within 60 s only */
 #define ND_MAX_CODES 128                /* rejection counters by code */
@@ -49,6 +51,7 @@ struct nd_peer {
     raft_id id;
     char raft[64];                      /* "a.b.c.d:port" */
     char api[128];                      /* "http://a.b.c.d:port" */
+    char member[65];                    /* ledger member name ("": static) */
 };
 
 struct nd_config {
@@ -234,6 +237,8 @@ void nd_reply_pending_err(struct nd_pending *p, int code, const char *msg);
  * deferred batches through it). */
 void nd_apply_batch(uint64_t index, const uint8_t *base, size_t len);
 void nd_diverge(const char *fmt, const char *what, uint64_t index);
+/* Answers every entry still waiting for finality with code and msg. */
+void nd_final_abort(int code, const char *msg);
 
 /* catchup.c */
 /* Called by the FSM restore with the snapshot's metadata: 0 when the ledger
@@ -259,6 +264,30 @@ int nd_http_get(const char *base_url, const char *path, const char *accept,
 
 /* client.c: POSTs a cosign to the leader, following not_leader answers. */
 void nd_client_send_cosign(const uint8_t *bytes, size_t len);
+
+/* member.c: the Raft configuration follows the ledger's members */
+/* Loads the members (call after genesis, before Raft starts). */
+void nd_member_start(void);
+/* Every on_tick: refresh, notice removal, and on the leader reconcile. */
+void nd_member_tick(void);
+/* Whether a peer belongs in the bootstrap configuration (static, or its
+ * member is in force in the ledger now). */
+bool nd_peer_in_bootstrap(const struct nd_peer *p);
+/* This node names a member that is not in force: never bootstrap. */
+bool nd_self_must_join(void);
+/* Whether this node's member may cosign the seal at seal_index: in force
+ * now, and already when the seal was made (approximated: the seal is not
+ * older than the ledger size at which this node first saw its member in
+ * force while running; 0 when it was at start). */
+bool nd_member_may_cosign(uint64_t seal_index);
+/* This node was removed from the cluster. */
+bool nd_removed(void);
+/* Voters in this node's Raft configuration; configuration changes this
+ * node made as leader. */
+unsigned nd_member_voters(void);
+uint64_t nd_member_changes(void);
+/* Adds membership, voters and raft_config to a /v1/status object. */
+void nd_member_status(struct json_t *j);
 
 /* util */
 void nd_hex(char *out, const uint8_t *p, size_t n);

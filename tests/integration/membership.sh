@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# integration/membership: the Raft configuration follows member.add and
+# member.remove (spec/node.md, "Membership"). Three founders on 127.0.0.1
+# with the full peer list (--peer ID,RAFT,API,MEMBER, the fourth naming a
+# member not yet added); a member.add of "college" makes node 4 (started with
+# --join) a voter that converges and cosigns; a member.remove of a founder
+# takes its node out of Raft, it reports "removed", and the other three keep
+# making final entries.
+# Usage: bash membership.sh /path/to/credbank   (env CB_BUILD_DIR: where credbankd is)
+set -u
+NAME=membership
+CB=${1:?path to credbank}
+CB=$(cd "$(dirname "$CB")" && pwd)/$(basename "$CB")
+BUILD=${CB_BUILD_DIR:-$(dirname "$CB")}
+D=$BUILD/credbankd
+T=$(mktemp -d /tmp/cb-int-$NAME.XXXXXX)
+PASS=0; FAIL=0
+declare -A PID
+cleanup() {
+    for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
+    wait 2>/dev/null
+    [ -n "${KEEP:-}" ] && { echo "kept $T"; return; }
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+ok()   { PASS=$((PASS+1)); echo "ok   $*"; }
+bad()  { FAIL=$((FAIL+1)); echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+
+# ---- keys and a genesis with default quorums (they must stay valid at
+# n = 3 and n = 4: governance floor(n/2)+1, cosign floor(2n/3)+1) ----
+names=(x bank university provider college)
+cd "$T" || exit 1
+for m in bank university provider college observer; do
+    "$CB" keygen "$m" -o "$m.node.key" >"$m.node.vk" 2>/dev/null
+    "$CB" keygen "$m.issuer" -o "$m.key" >"$m.vk" 2>/dev/null
+done
+cat >genesis.json <<EOF
+{"members": [
+  {"name": "bank", "roles": ["registrar", "recognizer"],
+   "node": "$(cat bank.node.vk)", "issuers": ["$(cat bank.vk)"]},
+  {"name": "university", "roles": ["registrar", "recognizer", "provider"],
+   "node": "$(cat university.node.vk)", "issuers": ["$(cat university.vk)"]},
+  {"name": "provider", "roles": ["registrar", "provider"],
+   "node": "$(cat provider.node.vk)", "issuers": ["$(cat provider.vk)"]}],
+ "governance_quorum": 0, "cosign_quorum": 0,
+ "policy": {"fees": {"currency": "KRW", "account_open": 4000, "per_credit": 1000,
+                     "link_free_credits": 80},
+            "sources": {"mooc": {"min_grade": 60, "min_attendance": 80}},
+            "degrees": {"bachelor": {"total": 140, "major": 60, "general": 30}},
+            "seal_interval_ms": 20}}
+EOF
+"$CB" genesis build genesis.json --key bank.key -o genesis.cbe >/dev/null 2>&1 || { echo "genesis build failed"; exit 1; }
+for k in bank.node university university.node provider provider.node; do
+    "$CB" sign genesis.cbe --key "$k.key" >/dev/null 2>&1
+done
+G=$T/genesis.cbe
+# account.open entries a1..aN (each learner signs): a1..a36 by the bank's
+# registrar, a37..a40 by college's (added below), which outlives any removal
+mkdir -p acc
+mkacc() {
+    local k=$1 author=bank
+    [ "$k" -gt 36 ] && author=college
+    "$CB" keygen "l$k" -o "acc/l$k.key" >"acc/l$k.vk" 2>/dev/null
+    "$CB" entry build account.open --key "$author.key" --ledger @"$G" \
+        --learner-key "$(cat "acc/l$k.vk")" --degree bachelor --major cs --education-level high_school \
+        --education-evidence "$(printf '%064x' "$k")" --pii "$(printf '%064x' $((k+1000)))" \
+        --sign "acc/l$k.key" -o "acc/a$k.cbe" >/dev/null 2>&1
+}
+NACC=40
+for k in $(seq 1 $NACC); do mkacc "$k"; done
+
+for i in 1 2 3 4; do RP[$i]=$(freeport); AP[$i]=$(freeport); done
+PEERS=""
+for i in 1 2 3 4; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]},${names[$i]}"; done
+start() { # start NODE [extra flags]
+    local i=$1; shift
+    "$D" --dir "$T/n$i" --key "$T/${names[$i]}.node.key" --name "${names[$i]}" \
+        --genesis "$G" --id "$i" --raft "127.0.0.1:${RP[$i]}" --api "127.0.0.1:${AP[$i]}" \
+        --snapshot-threshold 64 --snapshot-trailing 16 $PEERS "$@" >>"$T/n$i.log" 2>&1 &
+    PID[$i]=$!
+}
+api() { echo "http://127.0.0.1:${AP[$1]}"; }
+status() { curl -s -m 1 "$(api "$1")/v1/status"; }
+leader() {
+    local i s
+    for i in "$@"; do
+        s=$(status "$i")
+        if [[ "$s" == *'"role":"leader"'* && "$s" == *'"ready":true'* ]]; then echo "$i"; return; fi
+    done
+}
+wait_leader() { local t0=$SECONDS l; while [ $((SECONDS - t0)) -lt 10 ]; do l=$(leader "$@"); [ -n "$l" ] && { echo "$l"; return; }; sleep 0.02; done; }
+post() { # post NODE FILE [query] -> "STATUS BODY"
+    curl -s -m 15 -o "$T/resp" -w '%{http_code}' -H 'Content-Type: application/msgpack' --data-binary @"$2" "$(api "$1")/v1/entries${3:-}"
+    echo " $(cat "$T/resp")"
+}
+submit() { # submit FILE NODES...: to whoever leads, until final (10 s)
+    local f=$1 r l t0=$SECONDS; shift
+    while [ $((SECONDS - t0)) -lt 10 ]; do
+        l=$(leader "$@"); [ -z "$l" ] && { sleep 0.05; continue; }
+        r=$(post "$l" "$f")
+        if [[ "$r" == 200*final* ]]; then echo "$r"; return 0; fi
+        sleep 0.05
+    done
+    echo "$r"; return 1
+}
+# wait_for SECS CMD...: polls CMD every 50 ms
+wait_for() { local n=$(( $1 * 20 )); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.05; done; return 1; }
+sizeroot() { status "$1" | grep -o '"size":[0-9]*,"root":"[0-9a-f]*"'; }
+converged() { # converged NODES...
+    local a b i; a=$(sizeroot "$1"); [ -n "$a" ] || return 1
+    for i in "$@"; do b=$(sizeroot "$i"); [ "$a" = "$b" ] || return 1; done
+}
+has() { status "$1" | grep -q "$2"; }
+
+# ---- three founders bootstrap without node 4 ----
+for i in 1 2 3; do start $i; done
+L=$(wait_leader 1 2 3)
+check "a leader is elected" test -n "$L"
+[ -n "$L" ] || exit 1
+check "the bootstrap configuration holds the three founders" has "$L" '"voters":\[1,2,3\]'
+check "node 4 (member college, not yet added) is not in it" bash -c "! curl -s $(api "$L")/v1/status | grep -q '\"id\":4,'"
+for k in $(seq 1 30); do submit "acc/a$k.cbe" 1 2 3 >/dev/null; done
+check "the founders wrote 30 entries and converge" wait_for 5 converged 1 2 3
+
+# ---- node 4 starts with --join, before its member is added (after it with
+# MEMBERSHIP_LATE=1) ----
+if [ -z "${MEMBERSHIP_LATE:-}" ]; then
+    start 4 --join
+    check "node 4 waits as joining, outside the configuration" wait_for 10 has 4 '"membership":"joining"'
+fi
+cat >college.json <<EOF
+{"name": "college", "roles": ["registrar", "provider"], "node": "$(cat college.node.vk)", "issuers": ["$(cat college.vk)"]}
+EOF
+"$CB" entry build member.add --key bank.key --ledger @"$G" --member @college.json \
+    --sign university.key --sign college.node.key --sign college.key -o add.cbe >/dev/null 2>&1
+r=$(submit add.cbe 1 2 3)
+check "member.add of college is final ($r)" bash -c "[[ '$r' == 200*final* ]]"
+if [ -n "${MEMBERSHIP_LATE:-}" ]; then
+    standby4() { L=$(leader 1 2 3); [ -n "$L" ] && has "$L" '"id":4,"address":"[0-9.:]*","role":"standby"'; }
+    check "college's server waits as standby while its node is down" wait_for 10 standby4
+    sleep 1
+    start 4 --join
+fi
+t0=$(date +%s%N)
+voter4() { L=$(leader 1 2 3 4); [ -n "$L" ] && has "$L" '"voters":\[1,2,3,4\]' && has 4 '"raft_role_in_config":"voter"'; }
+check "node 4 becomes a voter" wait_for 20 voter4
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "     (member.add final -> voter in $ms ms)"
+grep -h "membership: \(done\|adding\|assigning\|removing\)" "$T"/n[123].log | sed 's/^/     /' | head -8
+check "node 4 caught up from a Raft snapshot over the peers' API (its log)" \
+    grep -q 'catch-up done' "$T/n4.log"
+check "the four converge to the same size and root" wait_for 10 converged 1 2 3 4
+for k in $(seq 31 36); do submit "acc/a$k.cbe" 1 2 3 4 >/dev/null; done
+check "they converge again after more writes" wait_for 10 converged 1 2 3 4
+cos4() { # cosign entries authored by college's node key, in node 1's log
+    curl -s "$(api 1)/v1/members" > "$T/members.json"
+    curl -s "$(api 1)/v1/entries?from=0&limit=1000" > "$T/entries.json"
+    python3 - "$T/members.json" "$T/entries.json" <<'PY'
+import sys, json
+m = json.load(open(sys.argv[1]))
+ck = [x["node"] for x in m["members"] if x["name"] == "college"][0]
+es = json.load(open(sys.argv[2]))
+es = es["entries"] if isinstance(es, dict) else es
+n = sum(1 for e in es if e["entry"]["entry"]["type"] == "cosign"
+        and e["entry"]["entry"]["author"].removeprefix("hex:") == ck)
+print(n)
+PY
+}
+n=$(cos4)
+check "node 4's cosign entries are applied ($n authored by college's node key)" bash -c "[ '${n:-0}' -ge 1 ]"
+
+# ---- member.remove of the leader when a founder leads (it hands over
+# leadership, the next leader removes it), else of university ----
+L=$(wait_leader 1 2 3 4)
+R=$L; [ "$R" = 4 ] && R=2
+[ "$R" = "$L" ] && echo "     (removing the leader, node $R)" || echo "     (removing follower node $R; leader is $L)"
+RN=${names[$R]}
+signers=(); for i in 1 2 3 4; do [ "$i" != "$R" ] && signers+=("${names[$i]}"); done
+"$CB" entry build member.remove --key "${signers[0]}.key" --ledger @"$G" --name "$RN" \
+    --sign "${signers[1]}.key" --sign "${signers[2]}.key" -o remove.cbe >/dev/null 2>&1
+rest=(); for i in 1 2 3 4; do [ "$i" != "$R" ] && rest+=("$i"); done
+r=$(submit remove.cbe 1 2 3 4)
+check "member.remove of $RN (node $R) is final ($r)" bash -c "[[ '$r' == 200*final* ]]"
+check "node $R reports removed" wait_for 10 has "$R" '"removed":true'
+gone() { L=$(leader "${rest[@]}"); [ -n "$L" ] && has "$L" "\"voters\":\[$(IFS=,; echo "${rest[*]}")\]"; }
+check "node $R is out of the Raft configuration (voters ${rest[*]})" wait_for 10 gone
+r=$(post "$R" "acc/a40.cbe")
+check "node $R refuses writes ($r)" bash -c "[[ '$r' == 503*unavailable*removed* ]]"
+n=0; for k in $(seq 37 39); do r=$(submit "acc/a$k.cbe" "${rest[@]}") && n=$((n+1)); done
+check "the remaining three make final entries ($n of 3)" test "$n" = 3
+ck=$(curl -s "$(api "${rest[0]}")/v1/checkpoint")
+check "the newest final checkpoint is cosigned by college" bash -c "grep -q 'college' <<< '$ck'"
+check "the remaining three converge" wait_for 10 converged "${rest[@]}"
+check "metrics: 3 voters on the leader, removed on node $R" bash -c \
+    "curl -s $(api "$(leader "${rest[@]}")")/metrics | grep -q '^credbank_raft_voters 3' && curl -s $(api "$R")/metrics | grep -q '^credbank_removed 1'"
+
+# ---- a member without a peer entry stays out of Raft, with a warning ----
+cat >observer.json <<EOF
+{"name": "observer", "roles": ["witness"], "node": "$(cat observer.node.vk)", "issuers": ["$(cat observer.vk)"]}
+EOF
+"$CB" entry build member.add --key "${signers[0]}.key" --ledger @"$G" --member @observer.json \
+    --sign "${signers[1]}.key" --sign observer.node.key --sign observer.key -o add2.cbe >/dev/null 2>&1
+r=$(submit add2.cbe "${rest[@]}")
+check "member.add of observer (no peer entry) is final ($r)" bash -c "[[ '$r' == 200*final* ]]"
+warned() { L=$(leader "${rest[@]}"); [ -n "$L" ] && has "$L" '"membership_warnings":\["member observer has no --peer entry'; }
+check "status warns that observer has no peer entry" wait_for 5 warned
+check "the voters stay ${rest[*]}" has "$L" "\"voters\":\[$(IFS=,; echo "${rest[*]}")\]"
+r=$(submit acc/a40.cbe "${rest[@]}")
+check "writes stay final ($r)" bash -c "[[ '$r' == 200*final* ]]"
+
+# ---- clean shutdown ----
+for i in "${!PID[@]}"; do kill -TERM "${PID[$i]}"; done
+stopped=1
+for i in "${!PID[@]}"; do
+    for _ in $(seq 100); do kill -0 "${PID[$i]}" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "${PID[$i]}" 2>/dev/null && stopped=0
+done
+check "SIGTERM stops every node within 5 s" test $stopped = 1
+grep -h "FAIL-STOP\|DIVERGED\|ERROR\|runtime error\|raft_start" "$T"/n*.log && bad "no fail-stop, divergence or sanitizer report in the logs"
+echo "integration/$NAME: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
