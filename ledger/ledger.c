@@ -21,6 +21,8 @@
 #include "sm.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -365,6 +367,7 @@ struct decoded {
     struct lg_signed s;
     int code;
     struct cb_err err;
+    atomic_bool done;          /* set (release) once s, code, err are final */
 };
 
 struct verify_job {
@@ -381,6 +384,7 @@ static void decode_verify(void *ctx, size_t i)
     d->code = lg_signed_decode(&d->s, job->in[i].p, job->in[i].len, &d->err);
     if (d->code == 0)
         d->code = lg_signed_verify(&d->s, &d->err);
+    atomic_store_explicit(&d->done, true, memory_order_release);
 }
 
 static bool batch_fatal(int rv)
@@ -404,6 +408,11 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
     for (size_t i = 0; i < n; i++) {
         struct lg_result *r = &res[i];
         memset(r, 0, sizeof *r);
+        /* The rules run in log order while the pool still checks later
+         * entries' signatures; until entry i is checked, help check. */
+        while (!atomic_load_explicit(&d[i].done, memory_order_acquire))
+            if (!lg_pool_help(l->pool))
+                sched_yield();
         if (d[i].code != 0) {
             r->code = d[i].code;
             snprintf(r->msg, sizeof r->msg, "%s", cb_errmsg(&d[i].err));
@@ -469,16 +478,13 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
     return rv;
 }
 
-static int decode_all(struct lg_ledger *l, const struct lg_buf *entries,
-                      size_t n, struct decoded **out)
+static int decode_all(size_t n, struct decoded **out)
 {
     struct decoded *d = calloc(n ? n : 1, sizeof *d);
     if (d == NULL)
         return CB_ENOMEM;
     for (size_t i = 0; i < n; i++)
         lg_signed_init(&d[i].s);
-    struct verify_job job = {d, entries};
-    lg_pool_run(l->pool, decode_verify, &job, n);
     *out = d;
     return 0;
 }
@@ -497,9 +503,13 @@ int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
     if (replayed != NULL)
         *replayed = false;
     struct decoded *d;
-    int rv = decode_all(l, entries, n, &d);
+    int rv = decode_all(n, &d);
     if (rv != 0)
         return cb_errf(err, rv, "out of memory");
+    /* Signatures are checked on the pool while this thread opens the
+     * transaction and runs the rules (run_batch waits per entry). */
+    struct verify_job job = {d, entries};
+    lg_pool_start(l->pool, decode_verify, &job, n);
 
     MDB_txn *txn;
     int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
@@ -540,6 +550,7 @@ int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
     if (rc != 0)
         rv = cb_errf(err, lg_mdb_err(rc), "commit: %s", mdb_strerror(rc));
 out:
+    lg_pool_wait(l->pool);
     free_decoded(d, n);
     return rv;
 }

@@ -97,26 +97,45 @@ void lg_pool_free(struct lg_pool *p)
     free(p);
 }
 
-void lg_pool_run(struct lg_pool *p, void (*fn)(void *ctx, size_t i),
-                 void *ctx, size_t n)
+void lg_pool_start(struct lg_pool *p, void (*fn)(void *ctx, size_t i),
+                   void *ctx, size_t n)
 {
-    if (p->nthreads == 0 || n < 2) {
-        for (size_t i = 0; i < n; i++)
-            fn(ctx, i);
-        return;
-    }
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
     atomic_store(&p->next, 0);
-    p->busy = p->nthreads;
-    p->gen++;
-    pthread_cond_broadcast(&p->work);
+    if (p->nthreads > 0 && n >= 2) {
+        p->busy = p->nthreads;
+        p->gen++;
+        pthread_cond_broadcast(&p->work);
+    } else {
+        p->busy = 0; /* the caller does it all, in help and wait */
+    }
     pthread_mutex_unlock(&p->mu);
+}
+
+bool lg_pool_help(struct lg_pool *p)
+{
+    size_t i = atomic_fetch_add(&p->next, 1);
+    if (i >= p->n)
+        return false;
+    p->fn(p->ctx, i);
+    return true;
+}
+
+void lg_pool_wait(struct lg_pool *p)
+{
     drain(p);
     pthread_mutex_lock(&p->mu);
     while (p->busy > 0)
         pthread_cond_wait(&p->idle, &p->mu);
     pthread_mutex_unlock(&p->mu);
+}
+
+void lg_pool_run(struct lg_pool *p, void (*fn)(void *ctx, size_t i),
+                 void *ctx, size_t n)
+{
+    lg_pool_start(p, fn, ctx, n);
+    lg_pool_wait(p);
 }
