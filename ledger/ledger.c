@@ -193,6 +193,8 @@ int lg_ledger_open(struct lg_ledger **out, const char *dir,
         cb_errf(err, rv, "cannot start worker threads");
         goto fail;
     }
+    pthread_mutex_init(&l->vmu, NULL);
+    l->vcache = calloc(SM_VCACHE, sizeof *l->vcache); /* NULL: no cache */
     *out = l;
     return 0;
 
@@ -213,6 +215,8 @@ void lg_ledger_close(struct lg_ledger *l)
     if (l == NULL)
         return;
     lg_pool_free(l->pool);
+    free(l->vcache);
+    pthread_mutex_destroy(&l->vmu);
     mdb_env_close(l->env);
     free(l);
 }
@@ -368,12 +372,39 @@ struct decoded {
     int code;
     struct cb_err err;
     atomic_bool done;          /* set (release) once s, code, err are final */
+    uint8_t leaf[32];          /* leaf hash, when decoding succeeded */
 };
 
 struct verify_job {
     struct decoded *d;
     const struct lg_buf *in;
+    struct lg_ledger *l;
 };
+
+static size_t vcache_slot(const uint8_t h[32])
+{
+    return ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16) %
+           SM_VCACHE;
+}
+
+static bool vcache_hit(struct lg_ledger *l, const uint8_t h[32])
+{
+    if (l->vcache == NULL)
+        return false;
+    pthread_mutex_lock(&l->vmu);
+    bool hit = memcmp(l->vcache[vcache_slot(h)], h, 32) == 0;
+    pthread_mutex_unlock(&l->vmu);
+    return hit;
+}
+
+static void vcache_put(struct lg_ledger *l, const uint8_t h[32])
+{
+    if (l->vcache == NULL)
+        return;
+    pthread_mutex_lock(&l->vmu);
+    memcpy(l->vcache[vcache_slot(h)], h, 32);
+    pthread_mutex_unlock(&l->vmu);
+}
 
 static void decode_verify(void *ctx, size_t i)
 {
@@ -382,8 +413,11 @@ static void decode_verify(void *ctx, size_t i)
     d->err.code = 0;
     d->err.msg[0] = '\0';
     d->code = lg_signed_decode(&d->s, job->in[i].p, job->in[i].len, &d->err);
-    if (d->code == 0)
-        d->code = lg_signed_verify(&d->s, &d->err);
+    if (d->code == 0) {
+        cy_leaf_hash(d->leaf, d->s.bytes, d->s.len);
+        if (!vcache_hit(job->l, d->leaf))
+            d->code = lg_signed_verify(&d->s, &d->err);
+    }
     atomic_store_explicit(&d->done, true, memory_order_release);
 }
 
@@ -442,7 +476,7 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
         c->dirty = &dirty;
         c->ndirty = &ndirty;
         c->dirty_cap = &dirty_cap;
-        cy_leaf_hash(c->leaf_hash, d[i].s.bytes, d[i].s.len);
+        memcpy(c->leaf_hash, d[i].leaf, 32);
 
         int code = sm_apply_one(c);
         if (code == 0) {
@@ -508,7 +542,7 @@ int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
         return cb_errf(err, rv, "out of memory");
     /* Signatures are checked on the pool while this thread opens the
      * transaction and runs the rules (run_batch waits per entry). */
-    struct verify_job job = {d, entries};
+    struct verify_job job = {d, entries, l};
     lg_pool_start(l->pool, decode_verify, &job, n);
 
     MDB_txn *txn;
@@ -563,8 +597,10 @@ int lg_check(struct lg_ledger *l, const uint8_t *p, size_t len,
     if (d == NULL)
         return CB_ENOMEM;
     lg_signed_init(&d->s);
-    struct verify_job job = {d, &in};
+    struct verify_job job = {d, &in, l};
     decode_verify(&job, 0);
+    if (d->code == 0)
+        vcache_put(l, d->leaf); /* apply will not verify these bytes again */
 
     MDB_txn *txn;
     int rv, rc = mdb_txn_begin(l->env, NULL, 0, &txn);

@@ -15,6 +15,7 @@
 #ifndef CREDBANK_SM_H
 #define CREDBANK_SM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -189,7 +190,16 @@ struct lg_ledger {
                           of every governance entry, in log order */
     bool partial;
     struct lg_pool *pool;
+    /* Leaf hashes of signed entries whose signatures lg_check verified,
+     * direct-mapped by the hash's first bytes (SM_VCACHE slots): apply does
+     * not verify those bytes again, which saves the leader one Ed25519
+     * verification per signature. Verification is a function of the bytes
+     * alone, so no outcome changes; a slot is overwritten, never trusted
+     * for other bytes (the full 32 bytes must match). */
+    pthread_mutex_t vmu;
+    uint8_t (*vcache)[32];
 };
+#define SM_VCACHE 8192
 
 /* seals: index (8 BE) -> struct sm_seal followed by nmembers sm_seal_member.
  * The members in force at the seal, with their node keys then, decide which
