@@ -8,6 +8,7 @@
 # replaces its own output; a foreign non-empty directory is refused.
 # `demo --local` is the single-process walk-through over a local ledger.
 set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CB=$(realpath "${1:?usage: bash demo.sh /path/to/credbank}")
 T=$(mktemp -d)
 cd "$T"
@@ -20,25 +21,7 @@ ours() {
 }
 cleanup() { for p in $(ours); do kill -9 "$p"; done; rm -rf "$T"; }
 trap cleanup EXIT
-pass=0 fail=0
-
-check() { # description, command...
-  local d=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d" >&2; fi
-}
-# expect DESCRIPTION STATUS STDERR_REGEX COMMAND...: exit status and stderr
-expect() {
-  local d=$1 want=$2 pat=$3; shift 3
-  local got=0
-  "$@" >out.txt 2>err.txt || got=$?
-  if [ "$got" = "$want" ] && { [ -z "$pat" ] || grep -Eq -- "$pat" err.txt; }; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $d: exit $got (want $want); stderr: $(head -c 400 err.txt)" >&2
-    tail -20 out.txt >&2
-  fi
-}
+. "$HERE/../lib/check.bash"
 
 start=$(date +%s%N)
 expect "demo runs" 0 "" "$CB" demo --out D

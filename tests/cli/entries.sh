@@ -3,28 +3,12 @@
 # with their error names; usage errors; entry inspect --json; account show
 # and history --json.
 set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CB=$(realpath "${1:?usage: bash entries.sh /path/to/credbank}")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-pass=0 fail=0
-
-check() { # description, command...
-  local d=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d" >&2; fi
-}
-# expect DESCRIPTION STATUS STDERR_REGEX COMMAND...: exit status and stderr
-expect() {
-  local d=$1 want=$2 pat=$3; shift 3
-  local got=0
-  "$@" >out.txt 2>err.txt || got=$?
-  if [ "$got" = "$want" ] && { [ -z "$pat" ] || grep -Eq -- "$pat" err.txt; }; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $d: exit $got (want $want); stderr: $(head -c 400 err.txt)" >&2
-  fi
-}
+. "$HERE/../lib/check.bash"
 
 # ---- the demo consortium, as an operator would found it ----
 for m in bank university provider; do

@@ -3,28 +3,12 @@
 # overwritten), verifier key format and key hash (checked independently with
 # python3), usage errors, and key files other commands refuse.
 set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CB=$(realpath "${1:?usage: bash keygen.sh /path/to/credbank}")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-pass=0 fail=0
-
-check() { # description, command...
-  local d=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d" >&2; fi
-}
-# expect DESCRIPTION STATUS STDERR_REGEX COMMAND...: exit status and stderr
-expect() {
-  local d=$1 want=$2 pat=$3; shift 3
-  local got=0
-  "$@" >out.txt 2>err.txt || got=$?
-  if [ "$got" = "$want" ] && { [ -z "$pat" ] || grep -Eq -- "$pat" err.txt; }; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $d: exit $got (want $want); stderr: $(head -c 400 err.txt)" >&2
-  fi
-}
+. "$HERE/../lib/check.bash"
 
 VK_RE='^[A-Za-z0-9._-]{1,64}\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43}[A-Za-z0-9+/=]$'
 

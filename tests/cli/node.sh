@@ -7,6 +7,7 @@
 # Usage: bash node.sh /path/to/credbank   (credbankd next to it, or in
 # $CB_BUILD_DIR)
 set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CB=$(realpath "${1:?usage: bash node.sh /path/to/credbank}")
 BUILD=${CB_BUILD_DIR:-$(dirname "$CB")}
 D=$(realpath "$BUILD")/credbankd
@@ -25,26 +26,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 cd "$T"
-pass=0 fail=0
+. "$HERE/../lib/check.bash"
 PY=/usr/bin/python3
-
-check() { # description, command...
-  local d=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d" >&2; fi
-}
-# expect DESCRIPTION STATUS STDERR_REGEX COMMAND...: exit status and stderr
-expect() {
-  local d=$1 want=$2 pat=$3; shift 3
-  local got=0
-  "$@" >out.txt 2>err.txt || got=$?
-  if [ "$got" = "$want" ] && { [ -z "$pat" ] || grep -Eq -- "$pat" err.txt; }; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $d: exit $got (want $want); stderr: $(head -c 400 err.txt)" >&2
-    tail -5 out.txt >&2
-  fi
-}
 # jq-like: jpy 'python expression over j' < out.txt
 jpy() { $PY -c "import json,sys; j=json.load(sys.stdin); r=($1); print(r if not isinstance(r,bool) else str(r).lower())"; }
 
