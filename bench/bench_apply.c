@@ -27,147 +27,27 @@
 
 #include <jansson.h>
 
+#define BENCH_NAME "bench_apply"
+#include "bench.h"
+
 #include <credbank/codec.h>
 #include <credbank/crypto.h>
 #include <credbank/entry.h>
 #include <credbank/ledger.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int rv, const char *msg)
-{
-    fprintf(stderr, "bench_apply: %s: %s (%s)\n", what, msg ? msg : "",
-            cb_errname(rv));
-    exit(1);
-}
-
-/* ---- raw verify rate ---- */
-struct vjob {
-    uint8_t msg[400], sig[64], pk[32];
-    double secs;
-    atomic_long *count;
-};
-
-static void *verify_loop(void *arg)
-{
-    struct vjob *j = arg;
-    long n = 0;
-    double end = now() + j->secs;
-    while (now() < end) {
-        for (int i = 0; i < 64; i++)
-            if (cy_verify(j->sig, j->msg, sizeof j->msg, j->pk) != 0)
-                abort();
-        n += 64;
-    }
-    atomic_fetch_add(j->count, n);
-    return NULL;
-}
-
-static double verify_rate(int threads)
-{
-    struct cy_key k;
-    uint8_t seed[32] = {1};
-    cy_key_from_seed(&k, "bench", seed);
-    atomic_long count = 0;
-    struct vjob j;
-    memset(j.msg, 7, sizeof j.msg);
-    cy_sign(j.sig, j.msg, sizeof j.msg, &k);
-    memcpy(j.pk, k.pk, 32);
-    j.secs = 1.0;
-    j.count = &count;
-    pthread_t t[16];
-    double t0 = now();
-    for (int i = 0; i < threads; i++)
-        pthread_create(&t[i], NULL, verify_loop, &j);
-    for (int i = 0; i < threads; i++)
-        pthread_join(t[i], NULL);
-    return (double)atomic_load(&count) / (now() - t0);
-}
 
 /* ---- entry building ---- */
 static struct cy_key bank, bank_node, uni, uni_node, prov, prov_node;
 static uint8_t ledger_id[32];
 static atomic_ullong ts = 1700000000000ull;
 
-static void key(struct cy_key *k, const char *name)
-{
-    uint8_t seed[32];
-    cy_sha256(seed, name, strlen(name));
-    cy_key_from_seed(k, name, seed);
-}
-
-static char *hexs(const uint8_t *b, char out[70])
-{
-    memcpy(out, "hex:", 4);
-    cy_hex(out + 4, b, 32);
-    return out;
-}
-
-/* Signed entry bytes (malloc'd) of the given fields and JSON body. */
 static uint8_t *build(enum lg_type type, const struct cy_key *author,
                       const uint8_t *account, const uint8_t *ref,
                       const char *body_json, const struct cy_key *const *co,
                       size_t nco, size_t *len)
 {
-    json_error_t je;
-    json_t *j = json_loads(body_json, 0, &je);
-    if (j == NULL) {
-        fprintf(stderr, "bad JSON: %s\n%s\n", je.text, body_json);
-        exit(1);
-    }
-    struct lg_w body, e, s;
-    lg_w_init(&body);
-    lg_w_init(&e);
-    lg_w_init(&s);
-    struct cb_err err = {0, ""};
-    if (lg_w_json(&body, j, &err) != 0)
-        die("body", err.code, err.msg);
-    json_decref(j);
-    const uint8_t(*refs)[32] = (const uint8_t(*)[32])ref;
-    struct lg_entry_spec spec = {
-        .ledger = type == LG_T_GENESIS ? NULL : ledger_id,
-        .type = type, .author = author->pk, .ts = atomic_fetch_add(&ts, 1) + 1,
-        .account = account,
-        .refs = refs, .nrefs = ref ? 1 : 0,
-        .body = lg_w_data(&body), .body_len = lg_w_len(&body)};
-    if (lg_entry_encode(&e, &spec) != 0)
-        die("encode", CB_EINVAL, NULL);
-    struct lg_sig sigs[16];
-    uint8_t raw[16][64];
-    lg_entry_sign(raw[0], lg_w_data(&e), lg_w_len(&e), author);
-    sigs[0] = (struct lg_sig){author->pk, raw[0]};
-    for (size_t i = 0; i < nco; i++) {
-        lg_entry_sign(raw[i + 1], lg_w_data(&e), lg_w_len(&e), co[i]);
-        sigs[i + 1] = (struct lg_sig){co[i]->pk, raw[i + 1]};
-    }
-    if (lg_signed_encode(&s, lg_w_data(&e), lg_w_len(&e), author->pk, sigs,
-                         nco + 1) != 0)
-        die("sign", CB_EINVAL, NULL);
-    uint8_t *out = lg_w_take(&s, len);
-    lg_w_release(&body);
-    lg_w_release(&e);
-    lg_w_release(&s);
-    return out;
-}
-
-static void apply1(struct lg_ledger *l, uint8_t *p, size_t len, uint8_t id[32])
-{
-    struct lg_buf b = {p, len};
-    struct lg_result r;
-    struct cb_err err = {0, ""};
-    int rv = lg_apply(l, 0, &b, 1, &r, NULL, &err);
-    if (rv != 0)
-        die("apply", rv, err.msg);
-    if (r.code != 0)
-        die("entry", r.code, r.msg);
-    if (id)
-        memcpy(id, r.id, 32);
-    free(p);
+    return build_json(type == LG_T_GENESIS ? NULL : ledger_id, type,
+                      atomic_fetch_add(&ts, 1) + 1, author, account, ref,
+                      body_json, co, nco, len);
 }
 
 static void genesis(struct lg_ledger *l)
@@ -232,12 +112,6 @@ static void *open_thread(void *arg)
     }
     cy_key_wipe(&learner);
     return NULL;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -369,7 +243,7 @@ int main(int argc, char **argv)
 
     /* the bound, measured just before and just after the timed apply (the
      * higher of the two counts: the strict choice on a shared machine) */
-    double v1 = verify_rate(1), vn = verify_rate((int)threads);
+    double v1 = verify_rate(1, 1.0), vn = verify_rate((int)threads, 1.0);
     /* CB_BENCH_PERF=FILE: perf record (call graphs) of the timed apply */
     pid_t perf = 0;
     const char *pf = getenv("CB_BENCH_PERF");
@@ -409,7 +283,7 @@ int main(int argc, char **argv)
                  (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
                  (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
                  (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
-    double vn2 = verify_rate((int)threads);
+    double vn2 = verify_rate((int)threads, 1.0);
     if (vn2 > vn)
         vn = vn2;
     double rate = applied / secs;

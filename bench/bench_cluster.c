@@ -59,77 +59,17 @@
 #include <credbank/entry.h>
 #include <credbank/ledger.h>
 
+#define BENCH_NAME "bench_cluster"
+#include "bench.h"
+
 #define ENTRIES_PER_LEARNER 5
 #define MAX_NODES 3
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void die(const char *what, int rv, const char *msg)
-{
-    fprintf(stderr, "bench_cluster: %s: %s (%s)\n", what, msg ? msg : "",
-            rv < 0 ? cb_errname(rv) : strerror(rv));
-    exit(1);
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* ---- the verify bound ---- */
-
-struct vjob {
-    uint8_t msg[400], sig[64], pk[32];
-    double end;
-    atomic_long *count;
-};
-
-static void *verify_loop(void *arg)
-{
-    struct vjob *j = arg;
-    long n = 0;
-    while (now() < j->end) {
-        for (int i = 0; i < 64; i++)
-            if (cy_verify(j->sig, j->msg, sizeof j->msg, j->pk) != 0)
-                abort();
-        n += 64;
-    }
-    atomic_fetch_add(j->count, n);
-    return NULL;
-}
-
-static double verify_rate(int threads, double secs)
-{
-    struct cy_key k;
-    uint8_t seed[32] = {1};
-    cy_key_from_seed(&k, "bench", seed);
-    atomic_long count = 0;
-    struct vjob j;
-    memset(j.msg, 7, sizeof j.msg);
-    cy_sign(j.sig, j.msg, sizeof j.msg, &k);
-    memcpy(j.pk, k.pk, 32);
-    j.count = &count;
-    pthread_t t[64];
-    double t0 = now();
-    j.end = t0 + secs;
-    for (int i = 0; i < threads; i++)
-        pthread_create(&t[i], NULL, verify_loop, &j);
-    for (int i = 0; i < threads; i++)
-        pthread_join(t[i], NULL);
-    return (double)atomic_load(&count) / (now() - t0);
 }
 
 /* ---- keys, genesis and entries ---- */
@@ -148,72 +88,24 @@ static struct member members3[3] = {
 static struct member member1 = {
     .name = "solo", .roles = "\"registrar\",\"recognizer\",\"provider\""};
 
-static void key(struct cy_key *k, const char *name)
-{
-    uint8_t seed[32];
-    cy_sha256(seed, name, strlen(name));
-    if (cy_key_from_seed(k, name, seed) != 0)
-        die("key", CB_EINVAL, name);
-}
-
-static char *hexs(const uint8_t *b, char out[70])
-{
-    memcpy(out, "hex:", 4);
-    cy_hex(out + 4, b, 32);
-    return out;
-}
-
-/* Signed entry bytes (malloc'd). */
+/* Signed entry bytes (malloc'd); id (may be NULL) gets the entry id. */
 static uint8_t *build(const uint8_t *ledger_id, enum lg_type type,
                       uint64_t ts, const struct cy_key *author,
                       const uint8_t *account, const uint8_t *ref,
                       const char *body_json, const struct cy_key *const *co,
                       size_t nco, size_t *len, uint8_t id[32])
 {
-    json_error_t je;
-    json_t *j = json_loads(body_json, 0, &je);
-    if (j == NULL) {
-        fprintf(stderr, "bad JSON: %s\n%s\n", je.text, body_json);
-        exit(1);
-    }
-    struct lg_w body, e, s;
-    lg_w_init(&body);
-    lg_w_init(&e);
-    lg_w_init(&s);
-    struct cb_err err = {0, ""};
-    if (lg_w_json(&body, j, &err) != 0)
-        die("body", err.code, err.msg);
-    json_decref(j);
-    const uint8_t(*refs)[32] = (const uint8_t(*)[32])ref;
-    struct lg_entry_spec spec = {
-        .ledger = ledger_id, .type = type, .author = author->pk, .ts = ts,
-        .account = account, .refs = refs, .nrefs = ref ? 1 : 0,
-        .body = lg_w_data(&body), .body_len = lg_w_len(&body)};
-    if (lg_entry_encode(&e, &spec) != 0)
-        die("encode", CB_EINVAL, NULL);
-    struct lg_sig sigs[16];
-    uint8_t raw[16][64];
-    lg_entry_sign(raw[0], lg_w_data(&e), lg_w_len(&e), author);
-    sigs[0] = (struct lg_sig){author->pk, raw[0]};
-    for (size_t i = 0; i < nco; i++) {
-        lg_entry_sign(raw[i + 1], lg_w_data(&e), lg_w_len(&e), co[i]);
-        sigs[i + 1] = (struct lg_sig){co[i]->pk, raw[i + 1]};
-    }
-    if (lg_signed_encode(&s, lg_w_data(&e), lg_w_len(&e), author->pk, sigs,
-                         nco + 1) != 0)
-        die("sign", CB_EINVAL, NULL);
-    uint8_t *out = lg_w_take(&s, len);
+    uint8_t *out = build_json(ledger_id, type, ts, author, account, ref,
+                              body_json, co, nco, len);
     if (id != NULL) {
         struct lg_signed d;
+        struct cb_err err = {0, ""};
         lg_signed_init(&d);
         if (lg_signed_decode(&d, out, *len, &err) != 0)
             die("decode", err.code, err.msg);
         memcpy(id, d.e.id, 32);
         lg_signed_release(&d);
     }
-    lg_w_release(&body);
-    lg_w_release(&e);
-    lg_w_release(&s);
     return out;
 }
 

@@ -38,6 +38,9 @@
 #include <jansson.h>
 #include <lmdb.h>
 
+#define BENCH_NAME "bench_export"
+#include "bench.h"
+
 #include <credbank/bundle.h>
 #include <credbank/codec.h>
 #include <credbank/crypto.h>
@@ -45,112 +48,18 @@
 #include <credbank/ledger.h>
 #include <credbank/log.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int rv, const char *msg)
-{
-    fprintf(stderr, "bench_export: %s: %s (%s)\n", what, msg ? msg : "",
-            cb_errname(rv));
-    exit(1);
-}
-
 static struct cy_key bank, bank_node, uni, uni_node, prov, prov_node;
 static uint8_t ledger_id[32];
 static atomic_ullong ts = 1700000000000ull;
-
-static void key(struct cy_key *k, const char *name)
-{
-    uint8_t seed[32];
-    cy_sha256(seed, name, strlen(name));
-    cy_key_from_seed(k, name, seed);
-}
-
-static char *hexs(const uint8_t *b, char out[70])
-{
-    memcpy(out, "hex:", 4);
-    cy_hex(out + 4, b, 32);
-    return out;
-}
-
-/* Signed entry bytes (malloc'd) with the canonical body bytes given. */
-static uint8_t *build_raw(enum lg_type type, const struct cy_key *author,
-                          const uint8_t *account, const uint8_t *ref,
-                          const uint8_t *body, size_t body_len,
-                          const struct cy_key *const *co, size_t nco,
-                          size_t *len)
-{
-    struct lg_w e, s;
-    lg_w_init(&e);
-    lg_w_init(&s);
-    const uint8_t(*refs)[32] = (const uint8_t(*)[32])ref;
-    struct lg_entry_spec spec = {
-        .ledger = type == LG_T_GENESIS ? NULL : ledger_id,
-        .type = type, .author = author->pk, .ts = atomic_fetch_add(&ts, 1) + 1,
-        .account = account,
-        .refs = refs, .nrefs = ref ? 1 : 0,
-        .body = body, .body_len = body_len};
-    if (lg_entry_encode(&e, &spec) != 0)
-        die("encode", CB_EINVAL, NULL);
-    struct lg_sig sigs[16];
-    uint8_t raw[16][64];
-    lg_entry_sign(raw[0], lg_w_data(&e), lg_w_len(&e), author);
-    sigs[0] = (struct lg_sig){author->pk, raw[0]};
-    for (size_t i = 0; i < nco; i++) {
-        lg_entry_sign(raw[i + 1], lg_w_data(&e), lg_w_len(&e), co[i]);
-        sigs[i + 1] = (struct lg_sig){co[i]->pk, raw[i + 1]};
-    }
-    if (lg_signed_encode(&s, lg_w_data(&e), lg_w_len(&e), author->pk, sigs,
-                         nco + 1) != 0)
-        die("sign", CB_EINVAL, NULL);
-    uint8_t *out = lg_w_take(&s, len);
-    lg_w_release(&e);
-    lg_w_release(&s);
-    return out;
-}
 
 static uint8_t *build(enum lg_type type, const struct cy_key *author,
                       const uint8_t *account, const uint8_t *ref,
                       const char *body_json, const struct cy_key *const *co,
                       size_t nco, size_t *len)
 {
-    json_error_t je;
-    json_t *j = json_loads(body_json, 0, &je);
-    if (j == NULL) {
-        fprintf(stderr, "bad JSON: %s\n%s\n", je.text, body_json);
-        exit(1);
-    }
-    struct lg_w body;
-    lg_w_init(&body);
-    struct cb_err err = {0, ""};
-    if (lg_w_json(&body, j, &err) != 0)
-        die("body", err.code, err.msg);
-    json_decref(j);
-    uint8_t *out = build_raw(type, author, account, ref, lg_w_data(&body),
-                             lg_w_len(&body), co, nco, len);
-    lg_w_release(&body);
-    return out;
-}
-
-static uint64_t apply1(struct lg_ledger *l, uint8_t *p, size_t len,
-                       uint8_t id[32])
-{
-    struct lg_buf b = {p, len};
-    struct lg_result r;
-    struct cb_err err = {0, ""};
-    int rv = lg_apply(l, 0, &b, 1, &r, NULL, &err);
-    if (rv != 0)
-        die("apply", rv, err.msg);
-    if (r.code != 0)
-        die("entry", r.code, r.msg);
-    if (id)
-        memcpy(id, r.id, 32);
-    free(p);
-    return r.index;
+    return build_json(type == LG_T_GENESIS ? NULL : ledger_id, type,
+                      atomic_fetch_add(&ts, 1) + 1, author, account, ref,
+                      body_json, co, nco, len);
 }
 
 static void genesis(struct lg_ledger *l)
@@ -320,19 +229,13 @@ static uint64_t finalise(struct lg_ledger *l)
     if (rv != 0)
         die("seal body", rv, NULL);
     size_t len;
-    uint8_t *p = build_raw(LG_T_SEAL, &bank_node, NULL, NULL, lg_w_data(&w),
+    uint8_t *p = build_raw(ledger_id, LG_T_SEAL, atomic_fetch_add(&ts, 1) + 1, &bank_node, NULL, NULL, lg_w_data(&w),
                            lg_w_len(&w), NULL, 0, &len);
     lg_w_release(&w);
     uint64_t at = apply1(l, p, len, NULL);
     cosign(l, at, &bank_node);
     cosign(l, at, &uni_node);
     return at;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Exports the target runs times: median and max in ms; *bytes the size. */

@@ -1,0 +1,194 @@
+/*
+ * What the bench programs share: a clock, dying with a message, the raw
+ * Ed25519 verify rate (the bound every figure is measured against), the
+ * demo consortium's deterministic keys, and building signed entries.
+ * Header-only (static functions): each bench is one program of one file.
+ * A bench sets BENCH_NAME before including this.
+ */
+#ifndef CREDBANK_BENCH_H
+#define CREDBANK_BENCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include <credbank/codec.h>
+#include <credbank/crypto.h>
+#include <credbank/entry.h>
+#include <credbank/ledger.h>
+
+#ifndef BENCH_NAME
+#error "define BENCH_NAME before including bench.h"
+#endif
+
+static inline double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline void die(const char *what, int rv, const char *msg)
+{
+    fprintf(stderr, BENCH_NAME ": %s: %s (%s)\n", what, msg ? msg : "",
+            rv < 0 ? cb_errname(rv) : strerror(rv));
+    exit(1);
+}
+
+static inline int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- the raw verify rate ---- */
+struct bench_vjob {
+    uint8_t msg[400], sig[64], pk[32];
+    double end;
+    atomic_long *count;
+};
+
+static inline void *bench_verify_loop(void *arg)
+{
+    struct bench_vjob *j = arg;
+    long n = 0;
+    while (now() < j->end) {
+        for (int i = 0; i < 64; i++)
+            if (cy_verify(j->sig, j->msg, sizeof j->msg, j->pk) != 0)
+                abort();
+        n += 64;
+    }
+    atomic_fetch_add(j->count, n);
+    return NULL;
+}
+
+/* Verifications per second of a 400-byte message on threads threads. */
+static inline double verify_rate(int threads, double secs)
+{
+    struct cy_key k;
+    uint8_t seed[32] = {1};
+    cy_key_from_seed(&k, "bench", seed);
+    atomic_long count = 0;
+    struct bench_vjob j;
+    memset(j.msg, 7, sizeof j.msg);
+    cy_sign(j.sig, j.msg, sizeof j.msg, &k);
+    memcpy(j.pk, k.pk, 32);
+    j.count = &count;
+    pthread_t t[64];
+    if (threads > 64)
+        threads = 64;
+    double t0 = now();
+    j.end = t0 + secs;
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, bench_verify_loop, &j);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    return (double)atomic_load(&count) / (now() - t0);
+}
+
+/* ---- keys and entries ---- */
+
+/* A deterministic key: seed = SHA-256(name). */
+static inline void key(struct cy_key *k, const char *name)
+{
+    uint8_t seed[32];
+    cy_sha256(seed, name, strlen(name));
+    if (cy_key_from_seed(k, name, seed) != 0)
+        die("key", CB_EINVAL, name);
+}
+
+/* "hex:<64 hex>" of 32 bytes, as lg_w_json writes bin. */
+static inline char *hexs(const uint8_t *b, char out[70])
+{
+    memcpy(out, "hex:", 4);
+    cy_hex(out + 4, b, 32);
+    return out;
+}
+
+/* Signed entry bytes (malloc'd) of the given fields and canonical body:
+ * signed by author, then co[0..nco). ledger NULL only for genesis. */
+static inline uint8_t *build_raw(const uint8_t *ledger, enum lg_type type,
+                                 uint64_t ts, const struct cy_key *author,
+                                 const uint8_t *account, const uint8_t *ref,
+                                 const uint8_t *body, size_t body_len,
+                                 const struct cy_key *const *co, size_t nco,
+                                 size_t *len)
+{
+    struct lg_w e, s;
+    lg_w_init(&e);
+    lg_w_init(&s);
+    const uint8_t(*refs)[32] = (const uint8_t(*)[32])ref;
+    struct lg_entry_spec spec = {
+        .ledger = ledger, .type = type, .author = author->pk, .ts = ts,
+        .account = account, .refs = refs, .nrefs = ref ? 1 : 0,
+        .body = body, .body_len = body_len};
+    if (nco > 15 || lg_entry_encode(&e, &spec) != 0)
+        die("encode", CB_EINVAL, NULL);
+    struct lg_sig sigs[16];
+    uint8_t raw[16][64];
+    lg_entry_sign(raw[0], lg_w_data(&e), lg_w_len(&e), author);
+    sigs[0] = (struct lg_sig){author->pk, raw[0]};
+    for (size_t i = 0; i < nco; i++) {
+        lg_entry_sign(raw[i + 1], lg_w_data(&e), lg_w_len(&e), co[i]);
+        sigs[i + 1] = (struct lg_sig){co[i]->pk, raw[i + 1]};
+    }
+    if (lg_signed_encode(&s, lg_w_data(&e), lg_w_len(&e), author->pk, sigs,
+                         nco + 1) != 0)
+        die("sign", CB_EINVAL, NULL);
+    uint8_t *out = lg_w_take(&s, len);
+    lg_w_release(&e);
+    lg_w_release(&s);
+    return out;
+}
+
+/* The same with the body as JSON (lg_w_json: "hex:..." strings are bin). */
+static inline uint8_t *build_json(const uint8_t *ledger, enum lg_type type,
+                                  uint64_t ts, const struct cy_key *author,
+                                  const uint8_t *account, const uint8_t *ref,
+                                  const char *body_json,
+                                  const struct cy_key *const *co, size_t nco,
+                                  size_t *len)
+{
+    json_error_t je;
+    json_t *j = json_loads(body_json, 0, &je);
+    if (j == NULL) {
+        fprintf(stderr, BENCH_NAME ": bad JSON: %s\n%s\n", je.text,
+                body_json);
+        exit(1);
+    }
+    struct lg_w body;
+    lg_w_init(&body);
+    struct cb_err err = {0, ""};
+    if (lg_w_json(&body, j, &err) != 0)
+        die("body", err.code, err.msg);
+    json_decref(j);
+    uint8_t *out = build_raw(ledger, type, ts, author, account, ref,
+                             lg_w_data(&body), lg_w_len(&body), co, nco, len);
+    lg_w_release(&body);
+    return out;
+}
+
+/* Applies one entry that must be accepted; frees p; returns its index. */
+static inline uint64_t apply1(struct lg_ledger *l, uint8_t *p, size_t len,
+                              uint8_t id[32])
+{
+    struct lg_buf b = {p, len};
+    struct lg_result r;
+    struct cb_err err = {0, ""};
+    int rv = lg_apply(l, 0, &b, 1, &r, NULL, &err);
+    if (rv != 0)
+        die("apply", rv, err.msg);
+    if (r.code != 0)
+        die("entry", r.code, r.msg);
+    if (id)
+        memcpy(id, r.id, 32);
+    free(p);
+    return r.index;
+}
+
+#endif
