@@ -39,6 +39,7 @@
 #include <lmdb.h>
 
 #define BENCH_NAME "bench_export"
+#define BENCH_CONSORTIUM
 #include "bench.h"
 
 #include <credbank/bundle.h>
@@ -47,52 +48,6 @@
 #include <credbank/entry.h>
 #include <credbank/ledger.h>
 #include <credbank/log.h>
-
-static struct cy_key bank, bank_node, uni, uni_node, prov, prov_node;
-static uint8_t ledger_id[32];
-static atomic_ullong ts = 1700000000000ull;
-
-static uint8_t *build(enum lg_type type, const struct cy_key *author,
-                      const uint8_t *account, const uint8_t *ref,
-                      const char *body_json, const struct cy_key *const *co,
-                      size_t nco, size_t *len)
-{
-    return build_json(type == LG_T_GENESIS ? NULL : ledger_id, type,
-                      atomic_fetch_add(&ts, 1) + 1, author, account, ref,
-                      body_json, co, nco, len);
-}
-
-static void genesis(struct lg_ledger *l)
-{
-    char h[6][70], body[4096];
-    snprintf(body, sizeof body,
-        "{\"cosign_quorum\":2,\"governance_quorum\":2,\"members\":["
-        "{\"issuers\":[\"%s\"],\"name\":\"bank\",\"node\":\"%s\","
-        "\"roles\":[\"registrar\",\"recognizer\"]},"
-        "{\"issuers\":[\"%s\"],\"name\":\"university\",\"node\":\"%s\","
-        "\"roles\":[\"recognizer\",\"provider\"]},"
-        "{\"issuers\":[\"%s\"],\"name\":\"provider\",\"node\":\"%s\","
-        "\"roles\":[\"provider\"]}],"
-        "\"policy\":{\"degrees\":{\"bachelor\":{\"general\":30,\"major\":60,"
-        "\"total\":140}},\"fees\":{\"account_open\":4000,\"currency\":\"KRW\","
-        "\"link_free_credits\":80,\"per_credit\":1000},\"seal_interval_ms\":20,"
-        "\"sources\":{\"mooc\":{\"min_attendance\":80,\"min_grade\":60}}}}",
-        hexs(bank.pk, h[0]), hexs(bank_node.pk, h[1]), hexs(uni.pk, h[2]),
-        hexs(uni_node.pk, h[3]), hexs(prov.pk, h[4]),
-        hexs(prov_node.pk, h[5]));
-    const struct cy_key *co[] = {&bank_node, &uni, &uni_node, &prov,
-                                 &prov_node};
-    size_t len;
-    uint8_t *p = build(LG_T_GENESIS, &bank, NULL, NULL, body, co, 5, &len);
-    struct lg_signed s;
-    lg_signed_init(&s);
-    struct cb_err err;
-    if (lg_signed_decode(&s, p, len, &err) != 0)
-        die("genesis", err.code, err.msg);
-    memcpy(ledger_id, s.e.id, 32);
-    lg_signed_release(&s);
-    apply1(l, p, len, NULL);
-}
 
 static uint8_t *account_open(long a, size_t *len)
 {
