@@ -26,8 +26,11 @@ static void work(void *ctx, size_t i)
     atomic_store_explicit(&j->done[i], true, memory_order_release);
 }
 
+static size_t cases_run;
+
 static void run_case(unsigned threads, size_t n)
 {
+    cases_run++;
     struct lg_pool *p;
     cr_assert_eq(lg_pool_new(&p, threads), 0);
     for (int round = 0; round < 3; round++) { /* the pool is reusable */
@@ -60,6 +63,7 @@ Test(pool, start_help_wait_runs_each_index_once)
     for (size_t a = 0; a < sizeof threads / sizeof *threads; a++)
         for (size_t b = 0; b < sizeof sizes / sizeof *sizes; b++)
             run_case(threads[a], sizes[b]);
+    cr_assert_eq(cases_run, 15); /* each case asserts every index ran once */
 }
 
 Test(pool, run_is_start_then_wait)

@@ -259,7 +259,10 @@ Test(rules, no_thresholds_for_other_sources)
 {
     uint8_t d[32];
     deposit("school", 3, 10, -1, "2024Q1", false, d);
-    recognize(&f.bank, d, 3, "major", "2024Q1", NULL);
+    /* grade 10, no attendance: the MOOC thresholds do not apply to school */
+    struct lg_result r;
+    cr_assert_eq(recognize_r(&f.bank, d, 3, "major", "2024Q1", false, &r), 0,
+                 "%s", r.msg);
 }
 
 Test(rules, credits_cannot_exceed_deposit)
