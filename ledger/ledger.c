@@ -72,6 +72,7 @@ static int govidx_put(struct lg_ledger *l, MDB_txn *txn, uint64_t ordinal,
     put_be64(key, ordinal);
     put_le64(val, index);
     MDB_val k = {8, key}, v = {8, val};
+    lg_nwrites++;
     int rc = mdb_put(txn, l->govidx, &k, &v, MDB_APPEND);
     return rc == 0 ? 0 : lg_mdb_err(rc);
 }
@@ -427,11 +428,31 @@ static bool batch_fatal(int rv)
            rv == CB_ECORRUPT || rv == CB_EINTERNAL;
 }
 
-/* Runs entries d[0..n) in txn; res gets the outcomes. */
+/* run_batch's answer when a refusal followed a write without a nested
+ * transaction to undo it: the caller aborts and runs the batch again with
+ * nested == true. Never leaves ledger.c. */
+#define RUN_AGAIN_NESTED (-1000)
+
+enum run_mode {
+    RUN_FAST,    /* entries run in txn; RUN_AGAIN_NESTED if one must be undone */
+    RUN_NESTED,  /* a nested transaction per entry */
+    RUN_CHECK,   /* one entry whose txn the caller aborts: nothing to undo */
+};
+
+/* Runs entries d[0..n) in txn; res gets the outcomes. Every refused entry
+ * must leave nothing behind. Rules check before they write, so a refusal
+ * almost always comes before the entry's first write: then restoring the
+ * in-memory head is all the undoing needed, and the entry runs in txn
+ * itself (nested == false). Where a refusal comes after a write (lg_nwrites
+ * moved), the batch is run again with a nested transaction per entry, which
+ * LMDB can abort alone. The nested path costs a dirty-page list per entry
+ * (and merges it into the parent's on commit), which is why it is the
+ * fallback and not the rule. */
 static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
                      struct decoded *d, size_t n, struct lg_result *res,
-                     struct cb_err *err)
+                     enum run_mode mode, struct cb_err *err)
 {
+    bool nested = mode == RUN_NESTED;
     uint64_t *dirty = NULL;
     size_t ndirty = 0, dirty_cap = 0;
     int rv = 0;
@@ -455,13 +476,14 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
             continue;
         }
         memcpy(r->id, d[i].s.e.id, 32);
-        MDB_txn *child;
-        int rc = mdb_txn_begin(l->env, txn, 0, &child);
+        MDB_txn *child = txn;
+        int rc = nested ? mdb_txn_begin(l->env, txn, 0, &child) : 0;
         if (rc != 0) {
             rv = cb_errf(err, lg_mdb_err(rc), "nested txn: %s",
                          mdb_strerror(rc));
             break;
         }
+        unsigned long writes = lg_nwrites;
         struct sm_meta saved = *m;
         size_t saved_dirty = ndirty;
         struct cb_err e = {0, ""};
@@ -480,7 +502,7 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
 
         int code = sm_apply_one(c);
         if (code == 0) {
-            rc = mdb_txn_commit(child);
+            rc = nested ? mdb_txn_commit(child) : 0;
             if (rc != 0) {
                 *m = saved;
                 rv = cb_errf(err, lg_mdb_err(rc), "commit: %s",
@@ -492,9 +514,14 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
             r->fee = c->fee;
             continue;
         }
-        mdb_txn_abort(child);
+        if (nested)
+            mdb_txn_abort(child);
         *m = saved;
         ndirty = saved_dirty;
+        if (mode == RUN_FAST && !batch_fatal(code) && lg_nwrites != writes) {
+            rv = RUN_AGAIN_NESTED;
+            break;
+        }
         if (batch_fatal(code)) {
             rv = cb_errf(err, code, "entry %zu: %s", i, cb_errmsg(&e));
             break;
@@ -570,7 +597,19 @@ int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
         }
         goto out;
     }
-    rv = run_batch(l, txn, &m, d, n, res, err);
+    struct sm_meta m0 = m;
+    rv = run_batch(l, txn, &m, d, n, res, RUN_FAST, err);
+    if (rv == RUN_AGAIN_NESTED) {
+        /* A refusal came after a write: start over, each entry in a
+         * nested transaction (signatures are checked already). */
+        mdb_txn_abort(txn);
+        if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) != 0) {
+            rv = cb_errf(err, lg_mdb_err(rc), "begin: %s", mdb_strerror(rc));
+            goto out;
+        }
+        m = m0;
+        rv = run_batch(l, txn, &m, d, n, res, RUN_NESTED, err);
+    }
     if (rv == 0) {
         if (seq != 0)
             m.applied_seq = seq;
@@ -610,7 +649,7 @@ int lg_check(struct lg_ledger *l, const uint8_t *p, size_t len,
     }
     struct sm_meta m;
     if ((rv = meta_read(l, txn, &m)) == 0)
-        rv = run_batch(l, txn, &m, d, 1, res, NULL);
+        rv = run_batch(l, txn, &m, d, 1, res, RUN_CHECK, NULL);
     mdb_txn_abort(txn);
 out:
     free_decoded(d, 1);

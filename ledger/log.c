@@ -194,6 +194,7 @@ int lg_log_append_hashed(const struct lg_log *log, MDB_txn *txn,
     if ((rv = cy_append_hashes(hs, &nh, n, leaf_hash, read_hash, &r)) != 0)
         return rv;
     put_be64(key, n);
+    lg_nwrites++;
     if (id != NULL) {
         k = (MDB_val){32, (void *)id};
         v = (MDB_val){8, key};

@@ -7,6 +7,8 @@
 
 #include <credbank/errors.h>
 
+_Thread_local unsigned long lg_nwrites;
+
 int lg_mdb_err(int mdb_rc)
 {
     switch (mdb_rc) {

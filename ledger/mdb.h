@@ -24,4 +24,11 @@
 
 int lg_mdb_err(int mdb_rc);
 
+/* Count of LMDB writes (puts and deletes, attempted) made by this thread
+ * through ledger/'s write helpers. Apply reads it around an entry: a rule
+ * refusal that comes before any write needs no rollback, so apply runs
+ * entries without a nested transaction and falls back to one per entry only
+ * when a refusal follows a write (ledger.c, run_batch). */
+extern _Thread_local unsigned long lg_nwrites;
+
 #endif

@@ -32,6 +32,7 @@ int sm_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
            const void *val, size_t vlen)
 {
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    lg_nwrites++;
     int rc = mdb_put(txn, dbi, &k, &v, 0);
     return rc == 0 ? 0 : lg_mdb_err(rc);
 }
