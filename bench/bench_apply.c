@@ -217,9 +217,23 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru0);
     double t0 = now();
     long applied = 0;
+    /* As the node does: the next batch is prepared (its signatures checked
+     * on the workers) while this one's rules run and it commits. */
+    struct lg_prep *next = NULL;
+    size_t next_n = 0;
     for (long i = 0; i < nentries; i += batch) {
         size_t n = (size_t)(nentries - i < batch ? nentries - i : batch);
-        if ((rv = lg_apply(l, 0, all + i, n, res, NULL, &err)) != 0)
+        struct lg_prep *cur = next;
+        if (cur == NULL && (rv = lg_prepare(l, all + i, n, &cur)) != 0)
+            die("prepare", rv, "out of memory");
+        next = NULL;
+        if (i + batch < nentries) {
+            long j = i + batch;
+            next_n = (size_t)(nentries - j < batch ? nentries - j : batch);
+            if ((rv = lg_prepare(l, all + j, next_n, &next)) != 0)
+                die("prepare", rv, "out of memory");
+        }
+        if ((rv = lg_apply_prepared(l, 0, cur, res, NULL, &err)) != 0)
             die("apply", rv, err.msg);
         for (size_t k = 0; k < n; k++) {
             if (res[k].code != 0)

@@ -843,11 +843,10 @@ static int rd_value(struct rd *r, msgpack_object *o, unsigned depth)
 
 void lg_doc_init(struct lg_doc *d)
 {
+    /* No zone yet: lg_decode makes it on first use (on the thread that
+     * decodes, which for a batch is a worker), so that preparing a batch
+     * of a thousand entries does not malloc two thousand chunks serially. */
     memset(d, 0, sizeof *d);
-    /* On failure msgpack-c leaves the chunk list unset: keep it NULL so
-     * lg_decode can retry and lg_doc_release knows there is nothing. */
-    if (!msgpack_zone_init(&d->zone, 4096))
-        memset(&d->zone, 0, sizeof d->zone);
 }
 
 void lg_doc_release(struct lg_doc *d)

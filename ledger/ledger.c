@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "mdb.h"
@@ -211,11 +212,16 @@ fail:
     return rv;
 }
 
+static void prep_destroy(struct lg_prep *prep);
+
 void lg_ledger_close(struct lg_ledger *l)
 {
     if (l == NULL)
         return;
     lg_pool_free(l->pool);
+    for (int i = 0; i < SM_SPARE_PREPS; i++)
+        if (l->spare[i] != NULL)
+            prep_destroy(l->spare[i]);
     free(l->vcache);
     pthread_mutex_destroy(&l->vmu);
     mdb_env_close(l->env);
@@ -448,9 +454,34 @@ enum run_mode {
  * LMDB can abort alone. The nested path costs a dirty-page list per entry
  * (and merges it into the parent's on commit), which is why it is the
  * fallback and not the rule. */
+/* Below this much free space, an EIO from a commit is a full file system. */
+#define LG_FULL_SLACK (1u << 20)
+
+/* The error of a failed mdb_txn_commit. LMDB 0.9 turns a short write of its
+ * pages (pwritev/pwrite returning fewer bytes than asked: what a file system
+ * that fills up mid-write does) into EIO, "short write, filesystem full?"
+ * (mdb_page_flush); only a write that stores nothing fails with ENOSPC. So an
+ * EIO while the data directory's file system has (almost) no space left is
+ * reported as storage_full, with the free space, not as io_error. */
+static int commit_failed(struct lg_ledger *l, int rc, struct cb_err *err)
+{
+    const char *path = NULL;
+    struct statvfs sv;
+    if (rc == EIO && mdb_env_get_path(l->env, &path) == 0 && path != NULL &&
+        statvfs(path, &sv) == 0 &&
+        (unsigned long long)sv.f_bavail * sv.f_frsize < LG_FULL_SLACK)
+        return cb_errf(err, CB_EFULL,
+                       "commit: short write, file system full (%llu KiB "
+                       "free): %s",
+                       (unsigned long long)sv.f_bavail * sv.f_frsize / 1024,
+                       mdb_strerror(rc));
+    return cb_errf(err, lg_mdb_err(rc), "commit: %s", mdb_strerror(rc));
+}
+
 static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
-                     struct decoded *d, size_t n, struct lg_result *res,
-                     enum run_mode mode, struct cb_err *err)
+                     struct decoded *d, size_t n, struct lg_job *job,
+                     struct lg_result *res, enum run_mode mode,
+                     struct cb_err *err)
 {
     bool nested = mode == RUN_NESTED;
     uint64_t *dirty = NULL;
@@ -466,7 +497,7 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
         /* The rules run in log order while the pool still checks later
          * entries' signatures; until entry i is checked, help check. */
         while (!atomic_load_explicit(&d[i].done, memory_order_acquire))
-            if (!lg_pool_help(l->pool))
+            if (job == NULL || !lg_job_help(l->pool, job))
                 sched_yield();
         if (d[i].code != 0) {
             r->code = d[i].code;
@@ -557,21 +588,119 @@ static void free_decoded(struct decoded *d, size_t n)
     free(d);
 }
 
+struct lg_prep {
+    struct lg_ledger *l;
+    struct decoded *d;
+    size_t n, cap;             /* entries, and decoders allocated */
+    struct verify_job vj;
+    struct lg_job job;
+};
+
+/* A prepared batch with room for n entries: a spare one if it fits. */
+static struct lg_prep *prep_get(struct lg_ledger *l, size_t n)
+{
+    struct lg_prep *prep = NULL;
+    pthread_mutex_lock(&l->vmu);
+    for (int i = 0; i < SM_SPARE_PREPS; i++)
+        if (l->spare[i] != NULL && l->spare[i]->cap >= n) {
+            prep = l->spare[i];
+            l->spare[i] = NULL;
+            break;
+        }
+    pthread_mutex_unlock(&l->vmu);
+    if (prep != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            /* as new, but for the decoders' msgpack zones */
+            struct decoded *d = &prep->d[i];
+            struct lg_doc outer = d->s.outer, inner = d->s.inner;
+            memset(d, 0, sizeof *d);
+            d->s.outer = outer;
+            d->s.inner = inner;
+        }
+        return prep;
+    }
+    prep = calloc(1, sizeof *prep);
+    if (prep == NULL)
+        return NULL;
+    if (decode_all(n, &prep->d) != 0) {
+        free(prep);
+        return NULL;
+    }
+    prep->cap = n ? n : 1;
+    return prep;
+}
+
+static void prep_destroy(struct lg_prep *prep)
+{
+    free_decoded(prep->d, prep->cap);
+    free(prep);
+}
+
+int lg_prepare(struct lg_ledger *l, const struct lg_buf *entries, size_t n,
+               struct lg_prep **out)
+{
+    struct lg_prep *prep = prep_get(l, n);
+    if (prep == NULL)
+        return CB_ENOMEM;
+    prep->l = l;
+    prep->n = n;
+    prep->vj = (struct verify_job){prep->d, entries, l};
+    lg_job_post(l->pool, &prep->job, decode_verify, &prep->vj, n);
+    *out = prep;
+    return 0;
+}
+
+void lg_prep_free(struct lg_prep *prep)
+{
+    if (prep == NULL)
+        return;
+    struct lg_ledger *l = prep->l;
+    lg_job_wait(l->pool, &prep->job);
+    /* keep it for the next batch (the largest ones), else free it */
+    pthread_mutex_lock(&l->vmu);
+    int slot = -1;
+    for (int i = 0; i < SM_SPARE_PREPS; i++) {
+        if (l->spare[i] == NULL) {
+            slot = i;
+            break;
+        }
+        if (l->spare[i]->cap < prep->cap &&
+            (slot < 0 || l->spare[i]->cap < l->spare[slot]->cap))
+            slot = i;
+    }
+    struct lg_prep *drop = prep;
+    if (slot >= 0) {
+        drop = l->spare[slot];
+        l->spare[slot] = prep;
+    }
+    pthread_mutex_unlock(&l->vmu);
+    if (drop != NULL)
+        prep_destroy(drop);
+}
+
 int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
              size_t n, struct lg_result *res, bool *replayed,
              struct cb_err *err)
 {
+    struct lg_prep *prep;
+    int rv = lg_prepare(l, entries, n, &prep);
+    if (rv != 0) {
+        if (replayed != NULL)
+            *replayed = false;
+        return cb_errf(err, rv, "out of memory");
+    }
+    return lg_apply_prepared(l, seq, prep, res, replayed, err);
+}
+
+int lg_apply_prepared(struct lg_ledger *l, uint64_t seq, struct lg_prep *prep,
+                      struct lg_result *res, bool *replayed,
+                      struct cb_err *err)
+{
     if (replayed != NULL)
         *replayed = false;
-    struct decoded *d;
-    int rv = decode_all(n, &d);
-    if (rv != 0)
-        return cb_errf(err, rv, "out of memory");
-    /* Signatures are checked on the pool while this thread opens the
-     * transaction and runs the rules (run_batch waits per entry). */
-    struct verify_job job = {d, entries, l};
-    lg_pool_start(l->pool, decode_verify, &job, n);
-
+    struct decoded *d = prep->d;
+    size_t n = prep->n;
+    int rv = 0;
     MDB_txn *txn;
     int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
     if (rc != 0) {
@@ -598,7 +727,7 @@ int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
         goto out;
     }
     struct sm_meta m0 = m;
-    rv = run_batch(l, txn, &m, d, n, res, RUN_FAST, err);
+    rv = run_batch(l, txn, &m, d, n, &prep->job, res, RUN_FAST, err);
     if (rv == RUN_AGAIN_NESTED) {
         /* A refusal came after a write: start over, each entry in a
          * nested transaction (signatures are checked already). */
@@ -608,7 +737,7 @@ int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
             goto out;
         }
         m = m0;
-        rv = run_batch(l, txn, &m, d, n, res, RUN_NESTED, err);
+        rv = run_batch(l, txn, &m, d, n, &prep->job, res, RUN_NESTED, err);
     }
     if (rv == 0) {
         if (seq != 0)
@@ -621,10 +750,9 @@ int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
     }
     rc = mdb_txn_commit(txn);
     if (rc != 0)
-        rv = cb_errf(err, lg_mdb_err(rc), "commit: %s", mdb_strerror(rc));
+        rv = commit_failed(l, rc, err);
 out:
-    lg_pool_wait(l->pool);
-    free_decoded(d, n);
+    lg_prep_free(prep);
     return rv;
 }
 
@@ -649,7 +777,7 @@ int lg_check(struct lg_ledger *l, const uint8_t *p, size_t len,
     }
     struct sm_meta m;
     if ((rv = meta_read(l, txn, &m)) == 0)
-        rv = run_batch(l, txn, &m, d, 1, res, RUN_CHECK, NULL);
+        rv = run_batch(l, txn, &m, d, 1, NULL, res, RUN_CHECK, NULL);
     mdb_txn_abort(txn);
 out:
     free_decoded(d, 1);

@@ -170,6 +170,7 @@ struct sm_item {
 };
 
 /* ---- the ledger object ---- */
+#define SM_SPARE_PREPS 3
 struct lg_pool;
 
 struct lg_ledger {
@@ -198,6 +199,10 @@ struct lg_ledger {
      * for other bytes (the full 32 bytes must match). */
     pthread_mutex_t vmu;
     uint8_t (*vcache)[32];
+    /* Prepared batches' memory kept for the next ones (under vmu): their
+     * decoders keep their first msgpack chunk, so steady-state apply does
+     * not malloc per entry. */
+    struct lg_prep *spare[SM_SPARE_PREPS];
 };
 #define SM_VCACHE 8192
 

@@ -79,6 +79,24 @@ int lg_apply(struct lg_ledger *l, uint64_t seq, const struct lg_buf *entries,
              size_t n, struct lg_result *res, bool *replayed,
              struct cb_err *err);
 
+/*
+ * The same in two steps, so that the next batch's signature checks run
+ * while this one's rules and commit do: lg_prepare decodes and verifies
+ * entries[0..n) on the worker threads and returns at once (entries must
+ * stay valid until the batch is applied or freed); lg_apply_prepared waits
+ * for what it needs of that work, then applies exactly as lg_apply, and
+ * frees *prep in any case. Batches prepared ahead are verified in the order
+ * they were prepared. lg_prep_free drops a batch not applied. lg_apply is
+ * lg_prepare followed by lg_apply_prepared.
+ */
+struct lg_prep;
+int lg_prepare(struct lg_ledger *l, const struct lg_buf *entries, size_t n,
+               struct lg_prep **prep);
+int lg_apply_prepared(struct lg_ledger *l, uint64_t seq, struct lg_prep *prep,
+                      struct lg_result *res, bool *replayed,
+                      struct cb_err *err);
+void lg_prep_free(struct lg_prep *prep);
+
 /* Dry run of one entry against the current state: res as lg_apply would
  * give it, nothing written. Returns 0 or a batch-level error. */
 int lg_check(struct lg_ledger *l, const uint8_t *p, size_t len,
@@ -142,5 +160,18 @@ int lg_account_entries(struct lg_ledger *l, const uint8_t id[32],
 /* Members in force and removed, with roles and keys, and the policies. */
 int lg_members_view(struct lg_ledger *l, struct json_t **out,
                     struct cb_err *err);
+
+/* ---- keys (request authentication, spec/security.md) ---- */
+
+enum lg_key_kind { LG_KEY_ISSUER = 1, LG_KEY_NODE = 2, LG_KEY_LEARNER = 3 };
+struct lg_key_info {
+    int kind;                  /* enum lg_key_kind */
+    bool in_force;             /* false once rotated out, removed, rekeyed */
+    char member[65];           /* owner member (issuer and node keys) */
+    uint8_t account[32];       /* owner account (learner keys) */
+};
+/* What the ledger knows of key pk now; CB_ENOTFOUND if it was never used. */
+int lg_key_info(struct lg_ledger *l, const uint8_t pk[32],
+                struct lg_key_info *out);
 
 #endif

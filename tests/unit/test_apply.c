@@ -214,3 +214,66 @@ Test(apply, interleaved_refusals_after_writes_match_single_applies)
     fx_teardown(&a);
     fx_teardown(&b);
 }
+
+Test(apply, batches_prepared_ahead_apply_as_lg_apply_does)
+{
+    /* Three batches prepared before the first is applied (their memory
+     * then reused by later, larger and smaller batches), one prepared batch
+     * dropped unapplied: the same state as applying them one by one. */
+    struct fx a, b;
+    fx_setup(&a);
+    twin(&a, &b, 2);
+    enum { N = 24 };
+    uint8_t *p[N];
+    size_t len[N];
+    struct lg_buf bufs[N];
+    for (int i = 0; i < N; i++) {
+        char name[16];
+        struct cy_key k;
+        snprintf(name, sizeof name, "q%d", i);
+        fx_key(&k, name);
+        /* every fifth carries a signer it may not have: refused */
+        p[i] = open_entry(&a, &k, i % 5 == 4 ? &a.prov : NULL, &len[i]);
+        bufs[i] = (struct lg_buf){p[i], len[i]};
+    }
+    /* batches: [0,3) [3,9) [9,10) dropped: [10,12) then [10,24) */
+    size_t from[] = {0, 3, 9, 10}, cnt[] = {3, 6, 1, 14};
+    struct lg_prep *pr[3];
+    for (int k = 0; k < 3; k++)
+        cr_assert_eq(lg_prepare(a.l, bufs + from[k], cnt[k], &pr[k]), 0);
+    struct lg_prep *dropped;
+    cr_assert_eq(lg_prepare(a.l, bufs + 10, 2, &dropped), 0);
+    struct lg_result r[N];
+    struct cb_err err = {0, ""};
+    for (int k = 0; k < 3; k++)
+        cr_assert_eq(lg_apply_prepared(a.l, (uint64_t)k + 1, pr[k],
+                                       r + from[k], NULL, &err), 0, "%s",
+                     err.msg);
+    lg_prep_free(dropped);
+    struct lg_prep *last;
+    cr_assert_eq(lg_prepare(a.l, bufs + 10, 14, &last), 0);
+    cr_assert_eq(lg_apply_prepared(a.l, 4, last, r + 10, NULL, &err), 0);
+
+    uint64_t seq = 1;
+    for (int i = 0; i < N; i++) {
+        struct lg_result rb;
+        apply(&b, seq++, &p[i], &len[i], 1, &rb);
+        cr_assert_eq(r[i].code, rb.code, "entry %d: %s vs %s", i,
+                     cb_errname(r[i].code), cb_errname(rb.code));
+        if (i % 5 == 4)
+            cr_assert_eq(r[i].code, CB_ESIGNER);
+        else
+            cr_assert_eq(r[i].index, rb.index, "entry %d", i);
+    }
+    struct lg_status sa, sb;
+    status(&a, &sa);
+    status(&b, &sb);
+    cr_assert_eq(sa.size, sb.size);
+    cr_assert_eq(memcmp(sa.root, sb.root, 32), 0);
+    cr_assert_eq(memcmp(sa.accounts_root, sb.accounts_root, 32), 0);
+    cr_assert_eq(sa.applied_seq, 4);
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    fx_teardown(&a);
+    fx_teardown(&b);
+}

@@ -81,3 +81,39 @@ Test(pool, run_is_start_then_wait)
     free(j.out);
     lg_pool_free(p);
 }
+
+Test(pool, queued_jobs_each_run_once_whatever_the_wait_order)
+{
+    struct lg_pool *p;
+    cr_assert_eq(lg_pool_new(&p, 2), 0);
+    enum { NJ = 4 };
+    size_t n[NJ] = {700, 1, 0, 300};
+    struct lg_job jobs[NJ];
+    struct job j[NJ];
+    for (int round = 0; round < 5; round++) {
+        for (int k = 0; k < NJ; k++) {
+            j[k] = (struct job){calloc(n[k] + 1, sizeof *j[k].runs),
+                                calloc(n[k] + 1, sizeof *j[k].done),
+                                calloc(n[k] + 1, sizeof *j[k].out)};
+            lg_job_post(p, &jobs[k], work, &j[k], n[k]);
+        }
+        /* the last posted is waited for first; the first helped in order */
+        lg_job_wait(p, &jobs[NJ - 1]);
+        for (size_t i = 0; i < n[0]; i++)
+            while (!atomic_load_explicit(&j[0].done[i], memory_order_acquire))
+                if (!lg_job_help(p, &jobs[0]))
+                    sched_yield();
+        for (int k = 0; k < NJ - 1; k++)
+            lg_job_wait(p, &jobs[k]);
+        for (int k = 0; k < NJ; k++) {
+            for (size_t i = 0; i < n[k]; i++)
+                cr_assert_eq(atomic_load(&j[k].runs[i]), 1,
+                             "job %d index %zu ran %d times", k, i,
+                             atomic_load(&j[k].runs[i]));
+            free(j[k].runs);
+            free(j[k].done);
+            free(j[k].out);
+        }
+    }
+    lg_pool_free(p);
+}
