@@ -829,8 +829,8 @@ struct vctx {
     struct note_line lines[LG_BUNDLE_NOTE_LINES];
     size_t nlines;
     /* the replay */
-    char dir[4096];
-    struct lg_ledger *rl;
+    struct lg_bundle_verifier *vf; /* owns the scratch ledger */
+    struct lg_ledger *rl;          /* vf's, emptied for this bundle */
     struct item **merged;
     size_t nmerged;
     struct lg_result *results;
@@ -1234,46 +1234,111 @@ static int check_governance(struct vctx *v)
 
 /* ---- 6. the replay ---- */
 
-static int rm_replay_dir(struct vctx *v)
+struct lg_bundle_verifier {
+    struct lg_bundle_verify_opts opts;
+    char tmpdir[4096];
+    char dir[4200];            /* the scratch ledger's directory, or "" */
+    struct lg_ledger *rl;
+    size_t map;                /* its map size */
+};
+
+/* Closes and removes the scratch ledger, if any. */
+static int scratch_drop(struct lg_bundle_verifier *vf)
 {
-    if (v->dir[0] == '\0')
+    lg_ledger_close(vf->rl);
+    vf->rl = NULL;
+    if (vf->dir[0] == '\0')
         return 0;
-    char p[4200];
-    snprintf(p, sizeof p, "%s/data.mdb", v->dir);
+    char p[4300];
+    snprintf(p, sizeof p, "%s/data.mdb", vf->dir);
     unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", v->dir);
+    snprintf(p, sizeof p, "%s/lock.mdb", vf->dir);
     unlink(p);
-    int rv = rmdir(v->dir) == 0 ? 0 : CB_EIO;
-    v->dir[0] = '\0';
+    int rv = rmdir(vf->dir) == 0 ? 0 : CB_EIO;
+    vf->dir[0] = '\0';
     return rv;
 }
 
-static int replay(struct vctx *v)
+/* An empty scratch ledger with a map of at least map bytes: the one kept
+ * from the previous bundle, emptied, or a new one. */
+static int scratch(struct lg_bundle_verifier *vf, size_t map)
 {
-    const char *tmp = v->opts->tmpdir;
+    if (vf->rl != NULL && vf->map >= map && sm_ledger_reset(vf->rl) == 0)
+        return 0;
+    int rv = scratch_drop(vf);
+    if (rv != 0)
+        return rv;
+    /* The replay ledger is scratch: memory-backed /dev/shm spares the
+     * file system's block allocation and inode work where nobody said
+     * otherwise. */
+    const char *tmp = vf->opts.tmpdir;
     if (tmp == NULL)
         tmp = getenv("TMPDIR");
+    if ((tmp == NULL || *tmp == '\0') && access("/dev/shm", W_OK | X_OK) == 0)
+        tmp = "/dev/shm";
     if (tmp == NULL || *tmp == '\0')
         tmp = "/tmp";
-    int n = snprintf(v->dir, sizeof v->dir, "%s/credbank-verify-XXXXXX", tmp);
-    if (n < 0 || (size_t)n >= sizeof v->dir || mkdtemp(v->dir) == NULL) {
-        v->dir[0] = '\0';
+    int n = snprintf(vf->dir, sizeof vf->dir, "%s/credbank-verify-XXXXXX",
+                     tmp);
+    if (n < 0 || (size_t)n >= sizeof vf->dir || mkdtemp(vf->dir) == NULL) {
+        vf->dir[0] = '\0';
         return CB_EIO;
     }
     struct lg_open_opts o = {
-        .map_size = (size_t)1 << 30 > 16 * v->bundle_len
-                        ? (size_t)1 << 30
-                        : 16 * v->bundle_len,
-        .verify_threads = v->opts->threads ? v->opts->threads : 1,
+        .map_size = map,
+        .verify_threads = vf->opts.threads ? vf->opts.threads : 1,
         .nosync = true,
         .partial = true,
     };
     struct cb_err err = {0, ""};
-    int rv = lg_ledger_open(&v->rl, v->dir, &o, &err);
+    rv = lg_ledger_open(&vf->rl, vf->dir, &o, &err);
     if (rv != 0) {
-        v->rl = NULL;
+        vf->rl = NULL;
+        scratch_drop(vf);
         return rv;
     }
+    vf->map = map;
+    return 0;
+}
+
+int lg_bundle_verifier_new(struct lg_bundle_verifier **out,
+                           const struct lg_bundle_verify_opts *opts)
+{
+    struct lg_bundle_verifier *vf = calloc(1, sizeof *vf);
+    if (vf == NULL)
+        return CB_ENOMEM;
+    if (opts != NULL) {
+        vf->opts = *opts;
+        if (opts->tmpdir != NULL) {
+            if (strlen(opts->tmpdir) >= sizeof vf->tmpdir) {
+                free(vf);
+                return CB_EINVAL;
+            }
+            strcpy(vf->tmpdir, opts->tmpdir);
+            vf->opts.tmpdir = vf->tmpdir;
+        }
+    }
+    *out = vf;
+    return 0;
+}
+
+void lg_bundle_verifier_free(struct lg_bundle_verifier *vf)
+{
+    if (vf == NULL)
+        return;
+    scratch_drop(vf);
+    free(vf);
+}
+
+static int replay(struct vctx *v)
+{
+    size_t map = (size_t)1 << 30 > 16 * v->bundle_len ? (size_t)1 << 30
+                                                       : 16 * v->bundle_len;
+    int rv = scratch(v->vf, map);
+    if (rv != 0)
+        return rv;
+    v->rl = v->vf->rl;
+    struct cb_err err = {0, ""};
     /* governance and account entries merged in log order */
     v->nmerged = v->ngov + v->nent;
     v->merged = malloc(v->nmerged * sizeof *v->merged);
@@ -1644,11 +1709,31 @@ int lg_bundle_verify(const uint8_t *buf, size_t len, const uint8_t ledger[32],
                      const struct lg_bundle_verify_opts *opts,
                      struct lg_bundle_result *res)
 {
+    struct lg_bundle_verifier *vf;
+    int rv = lg_bundle_verifier_new(&vf, opts);
+    if (rv != 0) {
+        memset(res, 0, sizeof *res);
+        return rv;
+    }
+    rv = lg_bundle_verify_with(vf, buf, len, ledger, opts, res);
+    int drop = scratch_drop(vf);
+    if (drop != 0 && rv == 0)
+        rv = drop;
+    lg_bundle_verifier_free(vf);
+    return rv;
+}
+
+int lg_bundle_verify_with(struct lg_bundle_verifier *vf, const uint8_t *buf,
+                          size_t len, const uint8_t ledger[32],
+                          const struct lg_bundle_verify_opts *opts,
+                          struct lg_bundle_result *res)
+{
     struct lg_bundle_verify_opts def = {0};
     memset(res, 0, sizeof *res);
     struct vctx *v = calloc(1, sizeof *v);
     if (v == NULL)
         return CB_ENOMEM;
+    v->vf = vf;
     v->res = res;
     v->opts = opts ? opts : &def;
     v->ledger = ledger;
@@ -1687,9 +1772,6 @@ int lg_bundle_verify(const uint8_t *buf, size_t len, const uint8_t ledger[32],
 out:
     if (rv != 0 && rv != CB_EBUNDLE)
         res->reason = LG_BR_OK; /* a system error, not a verdict */
-    lg_ledger_close(v->rl);
-    if (rm_replay_dir(v) != 0 && rv == 0)
-        rv = CB_EIO;
     if (rv != 0 && rv != CB_EBUNDLE) {
         json_decref(res->summary);
         res->summary = NULL;

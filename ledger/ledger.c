@@ -212,6 +212,25 @@ fail:
     return rv;
 }
 
+int sm_ledger_reset(struct lg_ledger *l)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lg_mdb_err(rc);
+    MDB_dbi dbs[] = {l->log.leaves, l->log.hashes, l->log.ids, l->meta,
+                     l->keys, l->members, l->policies, l->accounts,
+                     l->accnum, l->acctree, l->acctents, l->items, l->seals,
+                     l->govidx};
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++)
+        if ((rc = mdb_drop(txn, dbs[i], 0)) != 0) {
+            mdb_txn_abort(txn);
+            return lg_mdb_err(rc);
+        }
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? 0 : lg_mdb_err(rc);
+}
+
 static void prep_destroy(struct lg_prep *prep);
 
 void lg_ledger_close(struct lg_ledger *l)
@@ -445,15 +464,6 @@ enum run_mode {
     RUN_CHECK,   /* one entry whose txn the caller aborts: nothing to undo */
 };
 
-/* Runs entries d[0..n) in txn; res gets the outcomes. Every refused entry
- * must leave nothing behind. Rules check before they write, so a refusal
- * almost always comes before the entry's first write: then restoring the
- * in-memory head is all the undoing needed, and the entry runs in txn
- * itself (nested == false). Where a refusal comes after a write (lg_nwrites
- * moved), the batch is run again with a nested transaction per entry, which
- * LMDB can abort alone. The nested path costs a dirty-page list per entry
- * (and merges it into the parent's on commit), which is why it is the
- * fallback and not the rule. */
 /* Below this much free space, an EIO from a commit is a full file system. */
 #define LG_FULL_SLACK (1u << 20)
 
@@ -478,6 +488,15 @@ static int commit_failed(struct lg_ledger *l, int rc, struct cb_err *err)
     return cb_errf(err, lg_mdb_err(rc), "commit: %s", mdb_strerror(rc));
 }
 
+/* Runs entries d[0..n) in txn; res gets the outcomes. Every refused entry
+ * must leave nothing behind. Rules check before they write, so a refusal
+ * almost always comes before the entry's first write: then restoring the
+ * in-memory head is all the undoing needed, and the entry runs in txn
+ * itself (nested == false). Where a refusal comes after a write (lg_nwrites
+ * moved), the batch is run again with a nested transaction per entry, which
+ * LMDB can abort alone. The nested path costs a dirty-page list per entry
+ * (and merges it into the parent's on commit), which is why it is the
+ * fallback and not the rule. */
 static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
                      struct decoded *d, size_t n, struct lg_job *job,
                      struct lg_result *res, enum run_mode mode,

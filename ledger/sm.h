@@ -260,6 +260,10 @@ struct sm_ctx {
     size_t *ndirty, *dirty_cap;
 };
 
+/* Empties every database of l (a scratch ledger: the bundle verifier's
+ * replay), leaving it as lg_ledger_open makes a new one. */
+int sm_ledger_reset(struct lg_ledger *l);
+
 /* Applies one decoded, signature-checked entry (dispatch by type). */
 int sm_apply_one(struct sm_ctx *c);
 

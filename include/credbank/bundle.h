@@ -126,7 +126,8 @@ int lg_bundle_export(struct lg_ledger *l, const uint8_t account[32],
 struct lg_bundle_verify_opts {
     uint64_t not_before_ms;   /* fail a seal whose ts is below (0: none) */
     const char *tmpdir;       /* where the replay ledger goes (NULL:
-                                 $TMPDIR, else /tmp) */
+                                 $TMPDIR, else /dev/shm if writable,
+                                 else /tmp) */
     unsigned threads;         /* signature workers of the replay (0: 1) */
     bool no_summary;          /* skip building the summary JSON */
 };
@@ -164,5 +165,23 @@ int lg_bundle_verify(const uint8_t *buf, size_t len, const uint8_t ledger[32],
                      const struct lg_bundle_verify_opts *opts,
                      struct lg_bundle_result *res);
 void lg_bundle_result_release(struct lg_bundle_result *res);
+
+/*
+ * A verifier that checks many bundles keeps its replay ledger (a scratch
+ * LMDB environment, emptied between bundles) instead of creating and
+ * removing one per bundle: lg_bundle_verifier_new makes it with opts
+ * (tmpdir, threads; copied), lg_bundle_verify_with verifies exactly as
+ * lg_bundle_verify (opts->not_before_ms and no_summary from its own opts
+ * argument, which may be NULL), lg_bundle_verifier_free removes the scratch
+ * directory. One bundle at a time per verifier.
+ */
+struct lg_bundle_verifier;
+int lg_bundle_verifier_new(struct lg_bundle_verifier **out,
+                           const struct lg_bundle_verify_opts *opts);
+int lg_bundle_verify_with(struct lg_bundle_verifier *vf, const uint8_t *buf,
+                          size_t len, const uint8_t ledger[32],
+                          const struct lg_bundle_verify_opts *opts,
+                          struct lg_bundle_result *res);
+void lg_bundle_verifier_free(struct lg_bundle_verifier *vf);
 
 #endif

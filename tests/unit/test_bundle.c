@@ -572,3 +572,54 @@ Test(bundle, governance_index_rebuilt_on_open)
     free(b3);
     free(b);
 }
+
+/* One verifier, its scratch ledger emptied between bundles: a valid
+ * bundle, a tampered one, the valid one again, another account's — each
+ * verdict and summary as a fresh lg_bundle_verify gives it. */
+Test(bundle, a_reused_verifier_gives_the_one_shot_verdicts)
+{
+    struct cy_key k2;
+    fx_key(&k2, "second-learner");
+    uint8_t acct2[32];
+    fx_open_account(&f, &k2, false, acct2);
+    deposit("C1");
+    deposit_to(acct2, "D1");
+    deposit_to(acct2, "D2");
+    finalise();
+    size_t len1, len2;
+    uint8_t *b1 = export(&len1), *b2 = export_of(acct2, &len2);
+    uint8_t *bad = malloc(len1);
+    memcpy(bad, b1, len1);
+    bad[len1 / 2] ^= 0x01;
+
+    struct lg_bundle_verifier *vf;
+    cr_assert_eq(lg_bundle_verifier_new(&vf, NULL), 0);
+    const uint8_t *in[] = {b1, bad, b1, b2, b1};
+    size_t lens[] = {len1, len1, len1, len2, len1};
+    for (size_t i = 0; i < 5; i++) {
+        struct lg_bundle_result once, again;
+        int rv1 = lg_bundle_verify(in[i], lens[i], f.ledger, NULL, &once);
+        int rv2 = lg_bundle_verify_with(vf, in[i], lens[i], f.ledger, NULL,
+                                        &again);
+        cr_assert_eq(rv1, rv2, "bundle %zu: %s vs %s", i, cb_errname(rv1),
+                     cb_errname(rv2));
+        cr_assert_eq(once.reason, again.reason, "bundle %zu: %s vs %s", i,
+                     lg_bundle_reason_name(once.reason),
+                     lg_bundle_reason_name(again.reason));
+        cr_assert_eq(once.signatures, again.signatures, "bundle %zu", i);
+        if (in[i] == bad) {
+            cr_assert_eq(rv2, CB_EBUNDLE, "the tampered bundle verified");
+        } else {
+            cr_assert_eq(rv2, 0, "bundle %zu: %s: %s", i,
+                         lg_bundle_reason_name(again.reason), again.msg);
+            cr_assert(json_equal(once.summary, again.summary),
+                      "bundle %zu: summaries differ", i);
+        }
+        lg_bundle_result_release(&once);
+        lg_bundle_result_release(&again);
+    }
+    lg_bundle_verifier_free(vf);
+    free(b1);
+    free(b2);
+    free(bad);
+}
