@@ -526,6 +526,9 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
             continue;
         }
         memcpy(r->id, d[i].s.e.id, 32);
+        r->type = (int)d[i].s.e.type;
+        r->ts = d[i].s.e.ts;
+        memcpy(r->author, d[i].s.e.author, 32);
         MDB_txn *child = txn;
         int rc = nested ? mdb_txn_begin(l->env, txn, 0, &child) : 0;
         if (rc != 0) {

@@ -63,6 +63,9 @@ struct lg_result {
                           index when code is CB_EDUPLICATE */
     uint8_t id[32];    /* entry id (zero if the bytes did not decode) */
     uint64_t fee;      /* fee assessed (in the policy's currency) */
+    int type;          /* enum lg_type, ts and author of the decoded entry */
+    uint64_t ts;       /* (0 when the bytes did not decode) */
+    uint8_t author[32];
     char msg[256];     /* why, when refused */
 };
 
