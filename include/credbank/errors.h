@@ -108,7 +108,14 @@
     X(SHUTDOWN, "shutting_down", 503, "node is shutting down")               \
     /* bundles (DESIGN 3.5; the reason is in struct lg_bundle_result) */      \
     X(BUNDLE, "bundle_invalid", 422, "bundle does not verify")              \
-    X(NOTFINAL, "no_final_checkpoint", 409, "no final checkpoint yet")
+    X(NOTFINAL, "no_final_checkpoint", 409, "no final checkpoint yet")     \
+    /* request authentication (spec/security.md) */                          \
+    X(UNAUTH, "unauthenticated", 401,                                         \
+      "the request needs a valid signature by a known key")                  \
+    X(SIGEXPIRED, "signature_expired", 401,                                   \
+      "request signature outside its time window")                           \
+    X(REPLAYED, "replayed", 401, "request signature was used before")         \
+    X(FORBIDDEN, "forbidden", 403, "this key may not read that")
 
 enum cb_error {
     CB_OK = 0,
