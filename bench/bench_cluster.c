@@ -4,7 +4,7 @@
  *   bench_cluster [--credbankd PATH] [--seconds S] [--warmup W]
  *                 [--clients 1,16,256] [--single-clients 256]
  *                 [--seal-ms 20] [--no-cluster] [--no-single]
- *                 [--perf FILE] [--keep]
+ *                 [--perf FILE] [--keep] [--tls]
  *
  * 1. Measures the Ed25519 verify rate on all online cores (the bound).
  * 2. Builds everything itself through the ledger API: member keys (node key
@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 #include <credbank/codec.h>
 #include <credbank/crypto.h>
@@ -61,6 +62,11 @@
 
 #define BENCH_NAME "bench_cluster"
 #include "bench.h"
+
+/* --tls: credbankd --tls (Raft, API and peer HTTP over TLS 1.3); the
+ * clients speak TLS to the API too (without pinning: a benchmark) */
+static int use_tls;
+static SSL_CTX *bench_ctx;
 
 #define ENTRIES_PER_LEARNER 5
 #define MAX_NODES 3
@@ -300,6 +306,7 @@ static int free_port(void)
 struct node {
     pid_t pid;
     int raft_port, api_port;
+    int metrics_port;                   /* --metrics (spec/security.md) */
     char dir[256];
 };
 
@@ -319,11 +326,13 @@ static void cluster_start(struct cluster *cl, struct member *m, int n,
     for (int i = 0; i < n; i++) {
         cl->nodes[i].raft_port = free_port();
         cl->nodes[i].api_port = free_port();
+        cl->nodes[i].metrics_port = free_port();
         snprintf(cl->nodes[i].dir, sizeof cl->nodes[i].dir, "%s/%s-n%d",
                  tmpdir, name, i + 1);
     }
     for (int i = 0; i < n; i++) {
-        char keypath[300], logpath[300], id[16], raft[32], api[32];
+        char keypath[300], logpath[300], id[16], raft[32], api[32],
+            metrics[32];
         char peers[MAX_NODES][200];
         snprintf(keypath, sizeof keypath, "%s/%s-%s.node.key", tmpdir, name,
                  m[i].name);
@@ -351,13 +360,20 @@ static void cluster_start(struct cluster *cl, struct member *m, int n,
         argv[a++] = raft;
         argv[a++] = "--api";
         argv[a++] = api;
+        snprintf(metrics, sizeof metrics, "127.0.0.1:%d",
+                 cl->nodes[i].metrics_port);
+        argv[a++] = "--metrics";
+        argv[a++] = metrics;
         for (int k = 0; k < n; k++) {
             snprintf(peers[k], sizeof peers[k],
-                     "%d,127.0.0.1:%d,http://127.0.0.1:%d", k + 1,
-                     cl->nodes[k].raft_port, cl->nodes[k].api_port);
+                     "%d,127.0.0.1:%d,%s://127.0.0.1:%d", k + 1,
+                     cl->nodes[k].raft_port, use_tls ? "https" : "http",
+                     cl->nodes[k].api_port);
             argv[a++] = "--peer";
             argv[a++] = peers[k];
         }
+        if (use_tls)
+            argv[a++] = "--tls";
         argv[a] = NULL;
         pid_t pid = fork();
         if (pid < 0)
@@ -417,15 +433,24 @@ static void on_fatal_signal(int sig)
 
 struct conn {
     int fd;
+    SSL *ssl;                   /* --tls */
     int port;
     char buf[16384];
     size_t have;
 };
 
+static int conn_open2(struct conn *c, int port, int tls);
+
 static int conn_open(struct conn *c, int port)
+{
+    return conn_open2(c, port, use_tls);
+}
+
+static int conn_open2(struct conn *c, int port, int tls)
 {
     c->port = port;
     c->have = 0;
+    c->ssl = NULL;
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (c->fd < 0)
         return -1;
@@ -441,14 +466,44 @@ static int conn_open(struct conn *c, int port)
         c->fd = -1;
         return -1;
     }
+    if (tls) {
+        c->ssl = SSL_new(bench_ctx);
+        if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
+            SSL_connect(c->ssl) != 1) {
+            SSL_free(c->ssl);
+            c->ssl = NULL;
+            close(c->fd);
+            c->fd = -1;
+            return -1;
+        }
+    }
     return 0;
 }
 
 static void conn_close(struct conn *c)
 {
+    SSL_free(c->ssl);
+    c->ssl = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+}
+
+static int write_all(int fd, const void *p, size_t n);
+
+static int c_write(struct conn *c, const void *p, size_t n)
+{
+    if (c->ssl == NULL)
+        return write_all(c->fd, p, n);
+    return n == 0 || SSL_write(c->ssl, p, (int)n) == (int)n ? 0 : -1;
+}
+
+static ssize_t c_recv(struct conn *c, void *p, size_t n)
+{
+    if (c->ssl == NULL)
+        return recv(c->fd, p, n, 0);
+    int r = SSL_read(c->ssl, p, (int)n);
+    return r > 0 ? r : -1;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -472,8 +527,7 @@ static int conn_fill(struct conn *c, size_t upto)
     if (upto + 1 > sizeof c->buf)
         return -1;
     while (c->have < upto) {
-        ssize_t r = recv(c->fd, c->buf + c->have, sizeof c->buf - 1 - c->have,
-                         0);
+        ssize_t r = c_recv(c, c->buf + c->have, sizeof c->buf - 1 - c->have);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -500,10 +554,10 @@ static int http(struct conn *c, const char *method, const char *path,
         memcpy(one, head, (size_t)hl);
         if (blen > 0)
             memcpy(one + hl, body, blen);
-        if (write_all(c->fd, one, (size_t)hl + blen) != 0)
+        if (c_write(c, one, (size_t)hl + blen) != 0)
             return -1;
-    } else if (write_all(c->fd, head, (size_t)hl) != 0 ||
-               (blen > 0 && write_all(c->fd, body, blen) != 0)) {
+    } else if (c_write(c, head, (size_t)hl) != 0 ||
+               (blen > 0 && c_write(c, body, blen) != 0)) {
         return -1;
     }
     /* c->have bytes may be left from a previous answer: none expected with
@@ -513,8 +567,7 @@ static int http(struct conn *c, const char *method, const char *path,
     while (eoh == NULL) {
         if (c->have + 1 >= sizeof c->buf)
             return -1;
-        ssize_t r = recv(c->fd, c->buf + c->have, sizeof c->buf - 1 - c->have,
-                         0);
+        ssize_t r = c_recv(c, c->buf + c->have, sizeof c->buf - 1 - c->have);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -668,7 +721,7 @@ static struct msnap snapshot(struct cluster *cl, int leader)
 {
     struct msnap m = {0, 0, 0, 0, nodes_cpu(cl), nodes_wait(cl)};
     struct conn c;
-    if (conn_open(&c, cl->nodes[leader].api_port) != 0)
+    if (conn_open2(&c, cl->nodes[leader].metrics_port, 0) != 0)
         return m;
     int st;
     char *b;
@@ -900,6 +953,8 @@ int main(int argc, char **argv)
             do_cluster = 0;
         else if (!strcmp(a, "--no-single"))
             do_single = 0;
+        else if (!strcmp(a, "--tls"))
+            use_tls = 1;
         else if (!strcmp(a, "--keep"))
             keep = 1;
         else if (v == NULL)
@@ -956,6 +1011,12 @@ int main(int argc, char **argv)
            "one keep-alive HTTP/1.1 connection each, POST /v1/entries "
            "(application/msgpack) waiting for finality\n\n",
            credbankd, cpus, seal_ms, secs, warmup);
+    if (use_tls) {
+        bench_ctx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_min_proto_version(bench_ctx, TLS1_3_VERSION);
+        SSL_CTX_set_verify(bench_ctx, SSL_VERIFY_NONE, NULL);
+        printf("links: TLS 1.3 (credbankd --tls)\n\n");
+    }
     printf("| measure | value | target | met |\n|---|---|---|---|\n");
     char val[512];
     snprintf(val, sizeof val, "%.0f/s (1 thread %.0f/s; load %.2f)", vn, v1,

@@ -60,6 +60,7 @@ int cmd_status(int argc, char **argv);
 int cmd_members(int argc, char **argv);
 int cmd_account(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_export(int argc, char **argv);  /* cmd_bundle.c */
 int cmd_verify(int argc, char **argv);  /* cmd_bundle.c */
 

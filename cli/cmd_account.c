@@ -19,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOW_USAGE "account show ID (--dir D | --node URL) [--json]"
-#define HISTORY_USAGE "account history ID (--dir D | --node URL) [--json]"
+#define SHOW_USAGE "account show ID (--dir D | --node URL [--key K]) [--json]"
+#define HISTORY_USAGE \
+    "account history ID (--dir D | --node URL [--key K]) [--json]"
 
 /* ---- the table of account show ---- */
 
@@ -374,11 +375,12 @@ static int open_account(const char *ctx, const char *usage, int argc,
                         char **argv, bool *json, struct lg_ledger **l,
                         uint8_t id[32], bool *remote, struct cli_url *u)
 {
-    const char *dir = NULL, *node = NULL, *pos[1];
+    const char *dir = NULL, *node = NULL, *key = NULL, *pos[1];
     int npos, rv;
     struct cli_opt opts[] = {
         {"--dir", CLI_OPT_STR, &dir},
         {"--node", CLI_OPT_STR, &node},
+        {"--key", CLI_OPT_STR, &key},
         {"--json", CLI_OPT_BOOL, json},
         {NULL, 0, NULL},
     };
@@ -394,6 +396,8 @@ static int open_account(const char *ctx, const char *usage, int argc,
         return cli_usage(ctx, usage, "missing --dir or --node (or "
                          "CREDBANK_NODE)");
     if (dir == NULL && (rv = cli_node_parse(ctx, usage, node, u)) != 0)
+        return rv;
+    if (dir == NULL && (rv = cli_node_key(key)) != 0)
         return rv;
     struct cb_err err = {0, ""};
     if ((rv = cli_parse_id(pos[0], id, &err)) != 0) {

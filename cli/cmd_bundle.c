@@ -24,8 +24,8 @@
 #include <credbank/bundle.h>
 
 #define EXPORT_USAGE \
-    "export ID (--dir D | --node URL) -o FILE.cbx [--disclose JSON|@FILE] " \
-    "[--json]"
+    "export ID (--dir D | --node URL [--key K]) -o FILE.cbx " \
+    "[--disclose JSON|@FILE] [--json]"
 #define VERIFY_USAGE \
     "verify FILE.cbx --ledger HEX [--not-before TIME] [--json]"
 
@@ -72,12 +72,13 @@ out:
 int cmd_export(int argc, char **argv)
 {
     const char *dir = NULL, *out = NULL, *disclose = NULL, *node = NULL,
-               *pos[1];
+               *key = NULL, *pos[1];
     bool json = false;
     int npos = 0;
     const struct cli_opt opts[] = {
         {"--dir", CLI_OPT_STR, &dir},
         {"--node", CLI_OPT_STR, &node},
+        {"--key", CLI_OPT_STR, &key},
         {"--out", CLI_OPT_STR, &out},
         {"-o", CLI_OPT_STR, &out},
         {"--disclose", CLI_OPT_STR, &disclose},
@@ -125,7 +126,8 @@ int cmd_export(int argc, char **argv)
     }
     if (node != NULL) {
         struct cli_url u;
-        if ((rv = cli_node_parse("export", EXPORT_USAGE, node, &u)) != 0)
+        if ((rv = cli_node_parse("export", EXPORT_USAGE, node, &u)) != 0 ||
+            (rv = cli_node_key(key)) != 0)
             goto out;
         char path[128], *body = NULL;
         size_t blen = 0;

@@ -978,10 +978,21 @@ static int pick_ports(struct demo *d)
     for (int i = 0; i < 2 * NODES; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    /* the nodes run --tls: the CLI pins their three node keys */
+    char pins[NODES * (2 * CY_PK_LEN + 1) + 1] = "";
+    for (int i = 0; i < NODES; i++) {
+        char hex[2 * CY_PK_LEN + 1];
+        cy_hex(hex, d->k[node_key[i]].pk, CY_PK_LEN);
+        strcat(pins, hex);
+        strcat(pins, i + 1 < NODES ? "," : "");
+    }
+    struct cb_err perr = {0, ""};
+    if (rv == 0 && cli_http_pin(pins, &perr) != 0)
+        rv = cli_fail_err("demo", perr.code, &perr);
     for (int i = 0; i < NODES && rv == 0; i++) {
         char url[64];
         struct cb_err err = {0, ""};
-        snprintf(url, sizeof url, "http://127.0.0.1:%d", d->api_port[i]);
+        snprintf(url, sizeof url, "https://127.0.0.1:%d", d->api_port[i]);
         if (cli_url_parse(url, &d->api[i], &err) != 0)
             rv = cli_fail_err("demo", err.code, &err);
     }
@@ -1001,7 +1012,7 @@ static int start_node(struct demo *d, int i)
     snprintf(raft, sizeof raft, "127.0.0.1:%d", d->raft_port[i]);
     snprintf(apia, sizeof apia, "127.0.0.1:%d", d->api_port[i]);
     for (int j = 0; j < NODES; j++)
-        snprintf(peer[j], sizeof peer[j], "%d,127.0.0.1:%d,http://127.0.0.1:%d",
+        snprintf(peer[j], sizeof peer[j], "%d,127.0.0.1:%d,https://127.0.0.1:%d",
                  j + 1, d->raft_port[j], d->api_port[j]);
     char *args[32];
     int n = 0;
@@ -1020,6 +1031,7 @@ static int start_node(struct demo *d, int i)
     args[n++] = raft;
     args[n++] = "--api";
     args[n++] = apia;
+    args[n++] = "--tls"; /* every link TLS 1.3, keys pinned */
     for (int j = 0; j < NODES; j++) {
         args[n++] = "--peer";
         args[n++] = peer[j];
@@ -1361,15 +1373,20 @@ static int demo_cluster(struct demo *d, struct walk *w, const char *given)
         for (int i = 0; i < NODES; i++)
             if (strcmp(d->api[i].base, d->target.base) == 0)
                 reader = i;
-    printf("\naccount %s from node %d (%s), GET /v1/accounts/{id} "
-           "(credbank account show ID --node %s):\n",
+    printf("\naccount %s from node %d (%s), GET /v1/accounts/{id} signed "
+           "with the learner's key (credbank account show ID --node %s "
+           "--key keys/learner.key):\n",
            cli_hex32(w->acct), reader + 1, node_member[reader],
            d->api[reader].base);
     char apath[128];
     snprintf(apath, sizeof apath, "/v1/accounts/%s", cli_hex32(w->acct));
     json_t *view = NULL;
-    if ((rv = cli_node_get_json("demo account", &d->api[reader], apath,
-                                &view)) != 0)
+    /* reads of an account are signed (spec/security.md): the learner
+     * reads its own */
+    cli_http_sign_with(&d->k[K_LEARNER]);
+    rv = cli_node_get_json("demo account", &d->api[reader], apath, &view);
+    cli_http_sign_with(NULL);
+    if (rv != 0)
         goto stop;
     cli_account_print_view(view);
     long long node_total = (long long)json_integer_value(json_object_get(

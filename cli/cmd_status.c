@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define STATUS_USAGE "status (--dir D | --node URL) [--json]"
-#define MEMBERS_USAGE "members (--dir D | --node URL) [--json]"
+#define MEMBERS_USAGE "members (--dir D | --node URL [--key K]) [--json]"
 
 /* Opens --dir's ledger into *l, or, for --node / CREDBANK_NODE, leaves *l
  * NULL and fills u. */
@@ -23,11 +23,12 @@ static int open_dir(const char *ctx, const char *usage, int argc,
                     char **argv, bool *json, struct lg_ledger **l,
                     struct cli_url *u)
 {
-    const char *dir = NULL, *node = NULL, *pos[1];
+    const char *dir = NULL, *node = NULL, *key = NULL, *pos[1];
     int npos, rv;
     struct cli_opt opts[] = {
         {"--dir", CLI_OPT_STR, &dir},
         {"--node", CLI_OPT_STR, &node},
+        {"--key", CLI_OPT_STR, &key},
         {"--json", CLI_OPT_BOOL, json},
         {NULL, 0, NULL},
     };
@@ -40,8 +41,10 @@ static int open_dir(const char *ctx, const char *usage, int argc,
     if (dir == NULL && (node = cli_node_url(node)) == NULL)
         return cli_usage(ctx, usage, "missing --dir or --node (or "
                          "CREDBANK_NODE)");
+    if (dir == NULL && (rv = cli_node_parse(ctx, usage, node, u)) != 0)
+        return rv;
     if (dir == NULL)
-        return cli_node_parse(ctx, usage, node, u);
+        return cli_node_key(key);
     return cli_ledger_open(dir, false, l);
 }
 

@@ -33,6 +33,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <credbank/httpsig.h>
+
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "../node/tls.h"
+
 #define HEAD_MAX (64 * 1024)
 
 /* ---- URLs ---- */
@@ -40,20 +51,18 @@
 int cli_url_parse(const char *s, struct cli_url *u, struct cb_err *err)
 {
     memset(u, 0, sizeof *u);
-    if (s == NULL || strncasecmp(s, "http://", 7) != 0) {
-        if (s != NULL && strncasecmp(s, "https://", 8) == 0)
-            return cb_errf(err, CB_EINVAL, "\"%s\": https is not supported "
-                           "yet (the node serves plain HTTP)", s);
-        return cb_errf(err, CB_EINVAL, "\"%s\": not an http:// URL",
-                       s ? s : "");
-    }
-    const char *h = s + 7;
+    bool tls = s != NULL && strncasecmp(s, "https://", 8) == 0;
+    if (s == NULL || (!tls && strncasecmp(s, "http://", 7) != 0))
+        return cb_errf(err, CB_EINVAL, "\"%s\": not an http:// or https:// "
+                       "URL", s ? s : "");
+    u->tls = tls;
+    const char *h = s + (tls ? 8 : 7);
     size_t hl = strcspn(h, ":/?#");
     if (hl == 0 || hl >= sizeof u->host || h[0] == '[')
         return cb_errf(err, CB_EINVAL, "\"%s\": no host", s);
     memcpy(u->host, h, hl);
     const char *p = h + hl;
-    snprintf(u->port, sizeof u->port, "80");
+    snprintf(u->port, sizeof u->port, "%s", tls ? "443" : "80");
     if (*p == ':') {
         p++;
         size_t pl = strspn(p, "0123456789");
@@ -74,8 +83,8 @@ int cli_url_parse(const char *s, struct cli_url *u, struct cb_err *err)
     if (pl >= sizeof u->prefix || strpbrk(p, "?# ") != NULL)
         return cb_errf(err, CB_EINVAL, "\"%s\": bad path", s);
     memcpy(u->prefix, p, pl);
-    snprintf(u->base, sizeof u->base, "http://%s:%s%s", u->host, u->port,
-             u->prefix);
+    snprintf(u->base, sizeof u->base, "http%s://%s:%s%s", tls ? "s" : "",
+             u->host, u->port, u->prefix);
     return 0;
 }
 
@@ -111,17 +120,177 @@ static struct {
     int fd;             /* -1 when none */
     char host[256];
     char port[8];
-} conn = {-1, "", ""};
+    SSL *ssl;           /* https: the TLS connection over fd */
+} conn = {-1, "", "", NULL};
 
 void cli_http_close(void)
 {
+    if (conn.ssl != NULL) {
+        SSL_shutdown(conn.ssl); /* close_notify, best effort */
+        SSL_free(conn.ssl);
+        conn.ssl = NULL;
+    }
     if (conn.fd >= 0)
         close(conn.fd);
     conn.fd = -1;
 }
 
+/* ---- TLS (spec/security.md "Transport", "Pinning") ---- */
+
+static struct nd_tls_pins pins;
+static bool pins_set;
+static SSL_CTX *tls_ctx;
+
+static int pin_add(const char *item, struct cb_err *err)
+{
+    uint8_t pk[CY_PK_LEN];
+    char name[CY_NAME_MAX + 1] = "";
+    if (cy_unhex(pk, sizeof pk, item) != 0 &&
+        cy_note_vkey_parse(item, name, pk) != 0)
+        return cb_errf(err, CB_EINVAL, "node key \"%.80s\": not 64 hex "
+                       "digits nor a verifier key", item);
+    if (nd_tls_pins_add(&pins, pk, name) != 0)
+        return cb_errf(err, CB_EINVAL, "more than %d node keys",
+                       ND_TLS_MAX_PINS);
+    return 0;
+}
+
+/* Keys from a file: a /v1/members JSON (members in force), or one key
+ * per line. */
+static int pin_file(const char *path, struct cb_err *err)
+{
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (j != NULL) {
+        size_t i;
+        json_t *m;
+        int rv = 0;
+        json_array_foreach(json_object_get(j, "members"), i, m) {
+            const char *node = json_string_value(json_object_get(m, "node"));
+            if (rv == 0 && node != NULL &&
+                json_is_true(json_object_get(m, "in_force")))
+                rv = pin_add(node, err);
+        }
+        json_decref(j);
+        return rv;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return cb_errf(err, CB_EINVAL, "node key file %s: %s", path,
+                       strerror(errno));
+    char line[512];
+    int rv = 0;
+    while (rv == 0 && fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\r\n")] = 0;
+        char *t = line + strspn(line, " \t");
+        if (*t && *t != '#')
+            rv = pin_add(t, err);
+    }
+    fclose(f);
+    return rv;
+}
+
+int cli_http_pin(const char *spec, struct cb_err *err)
+{
+    char buf[4096];
+    if (spec == NULL || strlen(spec) >= sizeof buf)
+        return cb_errf(err, CB_EINVAL, "node key: empty or too long");
+    snprintf(buf, sizeof buf, "%s", spec);
+    int rv = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t != NULL && rv == 0;
+         t = strtok_r(NULL, ",", &save)) {
+        struct stat st;
+        if (t[0] == '@')
+            rv = pin_file(t + 1, err);
+        else if (strlen(t) != 2 * CY_PK_LEN && stat(t, &st) == 0)
+            rv = pin_file(t, err);
+        else
+            rv = pin_add(t, err);
+    }
+    if (rv == 0 && pins.n == 0)
+        rv = cb_errf(err, CB_EINVAL, "node key: no key in \"%.80s\"",
+                     spec);
+    pins_set = rv == 0;
+    return rv;
+}
+
+static bool pin_check(void *data, SSL *ssl, const uint8_t pk[CY_PK_LEN])
+{
+    (void)data;
+    (void)ssl;
+    return nd_tls_pins_find(&pins, pk) >= 0;
+}
+
+/* The TLS 1.3 handshake on conn.fd (non-blocking), the node's key pinned. */
+static int tls_pins_ready(const struct cli_url *u, struct cb_err *err)
+{
+    if (!pins_set) {
+        const char *env = getenv("CREDBANK_NODE_KEY");
+        if (env == NULL || !env[0])
+            return cb_errf(err, CB_EINVAL, "%s: https needs the node's key "
+                           "to pin: --node-key HEX|VKEY|FILE or "
+                           "CREDBANK_NODE_KEY", u->base);
+        int rv = cli_http_pin(env, err);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int tls_connect(const struct cli_url *u, int64_t deadline,
+                       struct cb_err *err)
+{
+    int rv0 = tls_pins_ready(u, err);
+    if (rv0 != 0)
+        return rv0;
+    if (tls_ctx == NULL) {
+        /* the API asks no client certificate: this key is never shown */
+        struct cy_key k;
+        char msg[256];
+        if (cy_key_generate(&k, "credbank-cli") != 0)
+            return cb_errf(err, CB_EINTERNAL, "key generation failed");
+        tls_ctx = nd_tls_ctx_new(&k, "credbank-cli", ND_TLS_MUTUAL,
+                                 pin_check, NULL, msg, sizeof msg);
+        cy_key_wipe(&k);
+        if (tls_ctx == NULL)
+            return cb_errf(err, CB_EINTERNAL, "%s", msg);
+    }
+    signal(SIGPIPE, SIG_IGN); /* SSL_write has no MSG_NOSIGNAL */
+    conn.ssl = SSL_new(tls_ctx);
+    if (conn.ssl == NULL || SSL_set_fd(conn.ssl, conn.fd) != 1)
+        return cb_errf(err, CB_ENOMEM, "TLS: out of memory");
+    SSL_set_tlsext_host_name(conn.ssl, u->host);
+    for (;;) {
+        int r = SSL_connect(conn.ssl);
+        if (r == 1)
+            return 0;
+        int e = SSL_get_error(conn.ssl, r);
+        int rv = e == SSL_ERROR_WANT_READ ? wait_fd(conn.fd, POLLIN, deadline)
+                 : e == SSL_ERROR_WANT_WRITE
+                     ? wait_fd(conn.fd, POLLOUT, deadline)
+                     : CB_EUNAVAILABLE;
+        if (rv == CB_ETIMEOUT)
+            return cb_errf(err, rv, "%s: TLS handshake timed out", u->base);
+        if (rv != 0) {
+            char msg[256];
+            bool unpinned = SSL_get_verify_result(conn.ssl) ==
+                            X509_V_ERR_APPLICATION_VERIFICATION;
+            nd_tls_error(conn.ssl, msg, sizeof msg);
+            return cb_errf(err, CB_EUNAVAILABLE, "%s: TLS: %s", u->base,
+                           unpinned ? "the node's key is not one of the "
+                                      "pinned keys (--node-key, "
+                                      "CREDBANK_NODE_KEY)"
+                                    : msg);
+        }
+    }
+}
+
 static int dial(const struct cli_url *u, int64_t deadline, struct cb_err *err)
 {
+    int rv0 = u->tls ? tls_pins_ready(u, err) : 0;
+    if (rv0 != 0)
+        return rv0; /* before any byte goes out */
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -170,6 +339,10 @@ static int dial(const struct cli_url *u, int64_t deadline, struct cb_err *err)
         break;
     }
     freeaddrinfo(res);
+    if (rv == 0 && u->tls && (rv = tls_connect(u, deadline, err)) != 0) {
+        cli_http_close();
+        return rv;
+    }
     if (rv != 0)
         return cb_errf(err, rv, "cannot connect to %s: %s", u->base,
                        strerror(last));
@@ -181,6 +354,21 @@ static int dial(const struct cli_url *u, int64_t deadline, struct cb_err *err)
 static int send_all(const void *buf, size_t len, int64_t deadline)
 {
     const char *p = buf;
+    while (len > 0 && conn.ssl != NULL) {
+        int n = SSL_write(conn.ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        int e = SSL_get_error(conn.ssl, n);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            return CB_EIO;
+        int rv = wait_fd(conn.fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                         deadline);
+        if (rv != 0)
+            return rv;
+    }
     while (len > 0) {
         ssize_t n = send(conn.fd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
@@ -217,6 +405,30 @@ static int fill(struct rbuf *b, int64_t deadline)
             return CB_ENOMEM;
         b->p = p;
         b->cap = cap;
+    }
+    while (conn.ssl != NULL) {
+        size_t room = b->cap - b->len;
+        int n = SSL_read(conn.ssl, b->p + b->len,
+                         room > INT_MAX ? INT_MAX : (int)room);
+        if (n > 0) {
+            b->len += (size_t)n;
+            return 0;
+        }
+        int e = SSL_get_error(conn.ssl, n);
+        if (e == SSL_ERROR_ZERO_RETURN)
+            return 1;
+        if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+            ERR_clear_error();
+            return 1; /* closed without close_notify: EOF */
+        }
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+            ERR_clear_error();
+            return CB_EIO;
+        }
+        int rv = wait_fd(conn.fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                         deadline);
+        if (rv != 0)
+            return rv;
     }
     for (;;) {
         ssize_t n = recv(conn.fd, b->p + b->len, b->cap - b->len, 0);
@@ -316,6 +528,54 @@ static int take_line(struct rbuf *b, char *line, size_t cap, int64_t deadline)
 
 /* Sends q and reads the answer on the current connection. *fresh_eof is
  * set when the connection turned out closed before any answer byte. */
+/* ---- request signatures (spec/security.md) ---- */
+
+static const struct cy_key *sign_key;
+
+void cli_http_sign_with(const struct cy_key *k)
+{
+    sign_key = k;
+}
+
+/* "Signature-Input: ...\r\nSignature: ...\r\n" for q to u, signed with
+ * sign_key: @method @authority @path @query, valid for 300 s, a fresh
+ * nonce, keyid the hex of the public key. */
+static int sign_request(const struct cli_url *u, const struct cli_http_req *q,
+                        char *out, size_t cap)
+{
+    struct cy_httpsig s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.label, sizeof s.label, "cb");
+    static const char *comps[] = {"@method", "@authority", "@path", "@query"};
+    for (size_t i = 0; i < 4; i++)
+        snprintf(s.comps[i], sizeof s.comps[i], "%s", comps[i]);
+    s.ncomps = 4;
+    s.has_created = s.has_expires = true;
+    s.created = (uint64_t)time(NULL);
+    s.expires = s.created + 300;
+    uint8_t rnd[16];
+    cy_random(rnd, sizeof rnd);
+    cy_hex(s.nonce, rnd, sizeof rnd);
+    cy_hex(s.keyid, sign_key->pk, CY_PK_LEN);
+    snprintf(s.alg, sizeof s.alg, "ed25519");
+    char authority[300], path[1024];
+    snprintf(authority, sizeof authority, "%s:%s", u->host, u->port);
+    const char *qm = strchr(q->path, '?');
+    size_t pl = qm ? (size_t)(qm - q->path) : strlen(q->path);
+    if (strlen(u->prefix) + pl >= sizeof path)
+        return CB_EINVAL;
+    snprintf(path, sizeof path, "%s%.*s", u->prefix, (int)pl, q->path);
+    struct cy_httpsig_msg m = {q->method, authority, "http", path,
+                               qm ? qm + 1 : "", NULL, NULL, 0};
+    char input[CY_HS_INPUT_MAX], sig[CY_HS_SIG_MAX];
+    int rv = cy_httpsig_sign(&s, &m, sign_key, input, sig, NULL);
+    if (rv != 0)
+        return rv;
+    int n = snprintf(out, cap, "Signature-Input: %s\r\nSignature: %s\r\n",
+                     input, sig);
+    return n < 0 || (size_t)n >= cap ? CB_EINVAL : 0;
+}
+
 static int exchange(const struct cli_url *u, const struct cli_http_req *q,
                     struct cli_http_resp *r, int64_t deadline,
                     bool *fresh_eof, bool *keep)
@@ -336,6 +596,15 @@ static int exchange(const struct cli_url *u, const struct cli_http_req *q,
                        "Content-Type: %s\r\nContent-Length: %zu\r\n",
                        q->ctype ? q->ctype : "application/octet-stream",
                        q->len);
+    }
+    if (sign_key != NULL) {
+        char sig[1600];
+        int rv0 = sign_request(u, q, sig, sizeof sig);
+        if (rv0 != 0)
+            return rv0;
+        if (strlen(sig) >= sizeof head - (size_t)hl - 3)
+            return CB_EINVAL;
+        hl += snprintf(head + hl, sizeof head - (size_t)hl, "%s", sig);
     }
     hl += snprintf(head + hl, sizeof head - (size_t)hl, "\r\n");
     *fresh_eof = false;
@@ -473,7 +742,8 @@ int cli_http(const struct cli_url *u, const struct cli_http_req *q,
     memset(r, 0, sizeof *r);
     int tmo = q->timeout_ms > 0 ? q->timeout_ms : CLI_HTTP_TIMEOUT_MS;
     int64_t deadline = now_ms() + tmo;
-    if (conn.fd >= 0 && (strcmp(conn.host, u->host) != 0 ||
+    if (conn.fd >= 0 && ((conn.ssl != NULL) != u->tls ||
+                         strcmp(conn.host, u->host) != 0 ||
                          strcmp(conn.port, u->port) != 0))
         cli_http_close();
     int rv = 0;

@@ -38,10 +38,20 @@ struct cli_url {
     char port[8];       /* decimal; "80" by default */
     char prefix[256];   /* path prefix without a trailing '/', or "" */
     char base[600];     /* "http://host:port/prefix", for messages */
+    bool tls;           /* https://: TLS 1.3, the node's key pinned */
 };
 
+/* The node keys an https:// connection accepts (spec/security.md,
+ * "Pinning"): spec is a comma-separated list of 64-hex Ed25519 keys or
+ * signed-note verifier keys (a member's "node_vkey"), or @FILE / a file
+ * path holding such keys (one per line; a /v1/members JSON answer also
+ * works: its members in force count). Without a call, the environment
+ * variable CREDBANK_NODE_KEY is read at the first https connection; with
+ * neither, https is refused. CB_EINVAL with a message for a bad spec. */
+int cli_http_pin(const char *spec, struct cb_err *err);
+
 /* Parses s; CB_EINVAL (with a message naming s) when it is not an http://
- * URL of that form (https is refused: the node serves plaintext for now). */
+ * or https:// URL of that form. */
 int cli_url_parse(const char *s, struct cli_url *u, struct cb_err *err);
 
 struct cli_http_req {
@@ -69,12 +79,23 @@ int cli_http(const struct cli_url *u, const struct cli_http_req *q,
 void cli_http_resp_release(struct cli_http_resp *r);
 /* Closes the kept-alive connection, if any. */
 void cli_http_close(void);
+/* Signs every later request with k (an HTTP message signature, RFC 9421,
+ * spec/security.md); NULL stops. k must stay valid while requests are
+ * made. */
+struct cy_key;
+void cli_http_sign_with(const struct cy_key *k);
 
 /* ---- credbankd (remote.c) ---- */
 
 /* The node URL of a command: flag (--node) when given, else the
  * environment variable CREDBANK_NODE when set and not empty, else NULL. */
 const char *cli_node_url(const char *flag);
+
+/* The key a command signs its requests with: the file flag (--key) when
+ * given, else CREDBANK_KEY when set and not empty, else none (requests go
+ * unsigned). Loads it and signs with it from now on; prints the problem
+ * and returns CLI_FAIL when the file cannot be read. */
+int cli_node_key(const char *flag);
 
 /* Parses url for the command ctx; prints the problem (usage) and returns
  * CLI_USAGE when it is not an http:// URL. */

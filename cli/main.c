@@ -5,6 +5,7 @@
  * 1 failure or invalid input, 2 usage. spec/cli.md is the reference.
  */
 #include "cli.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,10 +36,11 @@ static const struct cli_cmd commands[] = {
      "print the newest final checkpoint note"},
     {"status", cmd_status, "status (--dir D | --node URL) [--json]",
      "the ledger's head, or a node's status"},
-    {"members", cmd_members, "members (--dir D | --node URL) [--json]",
+    {"members", cmd_members,
+     "members (--dir D | --node URL [--key K]) [--json]",
      "members, keys and policies"},
     {"account", cmd_account,
-     "account show|history ID (--dir D | --node URL) [--json]",
+     "account show|history ID (--dir D | --node URL [--key K]) [--json]",
      "a learner account's view and entries"},
     {"export", cmd_export,
      "export ID --dir D -o FILE.cbx [--disclose JSON|@FILE] [--json]",
@@ -46,6 +48,10 @@ static const struct cli_cmd commands[] = {
     {"verify", cmd_verify,
      "verify FILE.cbx --ledger HEX [--not-before TIME] [--json]",
      "check a bundle offline; print the account summary"},
+    {"audit", cmd_audit,
+     "audit (--dir DATADIR | --node URL --key K) [--account ID] "
+     "[--since TIME] [--json]",
+     "who read which account: a node's audit log"},
     {"demo", cmd_demo, "demo [--out DIR] [--credbankd PATH] [--local]",
      "start three local nodes, walk a learner through A1-A7"},
     {"help", cmd_help, "help", "this list"},
@@ -89,6 +95,21 @@ int main(int argc, char **argv)
         return cmd_help(0, NULL);
     if (strcmp(argv[1], "--version") == 0)
         return cmd_version(0, NULL);
+    /* --node-key SPEC, anywhere: the node keys an https:// node URL must
+     * present (http.c, spec/security.md "Pinning") */
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--node-key") != 0)
+            continue;
+        struct cb_err err = {0, ""};
+        if (cli_http_pin(argv[i + 1], &err) != 0) {
+            fprintf(stderr, "credbank: --node-key: %s (%s)\n",
+                    cb_errmsg(&err), cb_errname(err.code));
+            return CLI_USAGE;
+        }
+        memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof *argv);
+        argc -= 2;
+        i--;
+    }
     return cli_dispatch("credbank", commands,
                         sizeof commands / sizeof commands[0], argc - 1,
                         argv + 1);

@@ -25,6 +25,30 @@ const char *cli_node_url(const char *flag)
     return env != NULL && env[0] != '\0' ? env : NULL;
 }
 
+int cli_node_key(const char *flag)
+{
+    static struct cy_key key;
+    static bool loaded;
+    const char *path = flag;
+    if (path == NULL) {
+        path = getenv("CREDBANK_KEY");
+        if (path != NULL && *path == 0)
+            path = NULL;
+    }
+    if (path == NULL)
+        return 0;
+    if (loaded) {
+        cli_http_sign_with(NULL);
+        cy_key_wipe(&key);
+        loaded = false;
+    }
+    if (cli_key_load(path, &key) != 0)
+        return CLI_FAIL;
+    loaded = true;
+    cli_http_sign_with(&key);
+    return 0;
+}
+
 int cli_node_parse(const char *ctx, const char *usage, const char *url,
                    struct cli_url *u)
 {

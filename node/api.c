@@ -9,6 +9,8 @@
  * answer is ever written to a freed request. spec/api.md is the reference.
  */
 #include "node.h"
+#include "apiparse.h"
+#include "fault.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -50,8 +52,12 @@ void nd_reply_json(h2o_req_t *req, int status, json_t *j)
     reply_raw(req, status, "application/json", b, len + 1);
 }
 
+/* The code of the last error answered (auth.c's audit records it). */
+static int last_err;
+
 void nd_reply_err(h2o_req_t *req, int code, const char *msg)
 {
+    last_err = code;
     nd_reply_json(req, cb_errhttp(code),
                   json_pack("{s:s,s:s}", "error", cb_errname(code), "message",
                             msg != NULL && *msg ? msg : cb_strerror(code)));
@@ -123,44 +129,8 @@ static bool query_param(h2o_req_t *req, const char *name, char *out,
 {
     if (req->query_at == SIZE_MAX)
         return false;
-    const char *q = req->path.base + req->query_at + 1;
-    const char *end = req->path.base + req->path.len;
-    size_t nlen = strlen(name);
-    while (q < end) {
-        const char *amp = memchr(q, '&', (size_t)(end - q));
-        const char *e = amp ? amp : end;
-        const char *eq = memchr(q, '=', (size_t)(e - q));
-        const char *kend = eq ? eq : e;
-        if ((size_t)(kend - q) == nlen && memcmp(q, name, nlen) == 0) {
-            const char *v = eq ? eq + 1 : e;
-            size_t vlen = (size_t)(e - v);
-            if (vlen >= cap)
-                vlen = cap - 1;
-            memcpy(out, v, vlen);
-            out[vlen] = 0;
-            return true;
-        }
-        q = e + 1;
-    }
-    return false;
-}
-
-/* Parses a decimal uint64 (no sign, no spaces). */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    if (*s == 0 || strlen(s) > 20)
-        return false;
-    uint64_t v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        uint64_t d = (uint64_t)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
+    return nd_query_param(req->path.base + req->query_at + 1,
+                          req->path.len - req->query_at - 1, name, out, cap);
 }
 
 /* Query parameter as uint64 with a default; false (and a 400 sent) when
@@ -179,7 +149,7 @@ static bool param_u64(h2o_req_t *req, const char *name, bool required,
         *out = def;
         return true;
     }
-    if (!parse_u64(buf, out)) {
+    if (!nd_parse_u64(buf, out)) {
         char msg[96];
         snprintf(msg, sizeof msg, "query parameter %s: not an unsigned "
                  "integer", name);
@@ -202,17 +172,6 @@ static bool header_has(h2o_req_t *req, const h2o_token_t *tok,
 static bool wants_msgpack(h2o_req_t *req)
 {
     return header_has(req, H2O_TOKEN_ACCEPT, "application/msgpack");
-}
-
-/* Parses 64 hex of s[len] into id. */
-static bool parse_id(const char *s, size_t len, uint8_t id[32])
-{
-    char buf[65];
-    if (len != 64)
-        return false;
-    memcpy(buf, s, 64);
-    buf[64] = 0;
-    return cy_unhex(id, 32, buf) == 0;
 }
 
 static json_t *hexstr(const uint8_t *p, size_t n)
@@ -307,7 +266,8 @@ static void check_done(uv_work_t *w, int status)
         free(c);
         return;
     }
-    if (res->code != 0 && res->code != CB_EDUPLICATE) {
+    if (res->code != 0 && res->code != CB_EDUPLICATE &&
+        !nd_fault(ND_FAULT_SKIP_CHECK)) { /* credbankd-faulty only */
         nd_count_rejection(res->code);
         nd_reply_pending_err(p, res->code, res->msg);
         nd_pending_free(p);
@@ -356,27 +316,13 @@ static void post_entries(h2o_req_t *req)
     size_t len = req->entity.len;
     uint8_t *decoded = NULL;
     if (header_has(req, H2O_TOKEN_CONTENT_TYPE, "application/json")) {
-        json_error_t jerr;
-        json_t *j = json_loadb((const char *)body, len, 0, &jerr);
-        const char *hex = json_string_value(json_object_get(j, "entry"));
-        size_t hlen = hex ? strlen(hex) : 0;
-        if (hex == NULL || hlen == 0 || hlen % 2 != 0 ||
-            json_object_size(j) != 1) {
-            json_decref(j);
-            nd_reply_err(req, CB_EJSON, "want {\"entry\": \"<hex of the "
-                         "signed entry>\"}");
+        const char *msg;
+        int rv = nd_entry_from_json(body, len, &decoded, &len, &msg);
+        if (rv != 0) {
+            nd_reply_err(req, rv, msg);
             return;
         }
-        decoded = malloc(hlen / 2);
-        if (decoded == NULL || cy_unhex(decoded, hlen / 2, hex) != 0) {
-            free(decoded);
-            json_decref(j);
-            nd_reply_err(req, CB_EJSON, "entry: not hex");
-            return;
-        }
-        json_decref(j);
         body = decoded;
-        len = hlen / 2;
     } else if (!header_has(req, H2O_TOKEN_CONTENT_TYPE,
                            "application/msgpack")) {
         nd_reply_err(req, CB_EMEDIA, "Content-Type must be "
@@ -528,7 +474,7 @@ static void get_entry(h2o_req_t *req, const char *s, size_t n)
     }
     memcpy(buf, s, n);
     buf[n] = 0;
-    if (!parse_u64(buf, &index)) {
+    if (!nd_parse_u64(buf, &index)) {
         nd_reply_err(req, CB_EINVAL, "index: not an unsigned integer");
         return;
     }
@@ -562,7 +508,7 @@ static void get_entry(h2o_req_t *req, const char *s, size_t n)
 static void get_id(h2o_req_t *req, const char *s, size_t n)
 {
     uint8_t id[32];
-    if (!parse_id(s, n, id)) {
+    if (!nd_parse_id(s, n, id)) {
         nd_reply_err(req, CB_EINVAL, "entry id: 64 hex digits");
         return;
     }
@@ -608,7 +554,7 @@ static void get_account(h2o_req_t *req, const char *s, size_t n)
         n -= sizeof bsuffix - 1;
     }
     uint8_t id[32];
-    if (!parse_id(s, n, id)) {
+    if (!nd_parse_id(s, n, id)) {
         if (memchr(s, '/', n) != NULL)
             nd_reply_err(req, CB_ENOTFOUND, "no such endpoint");
         else
@@ -830,6 +776,8 @@ static void get_status(h2o_req_t *req)
     json_object_set_new(j, "raft_last_applied", json_integer((json_int_t)
                         raft_last_applied(&nd.raft)));
     json_object_set_new(j, "catching_up", json_boolean(nd.cu.active));
+    /* this node's clock (Unix ms): leaders check theirs against it */
+    json_object_set_new(j, "time_ms", json_integer((json_int_t)nd_now_ms()));
     if (nd.cu.active) {
         json_object_set_new(j, "catchup_target", json_integer(
                             (json_int_t)nd.cu.target_size));
@@ -991,9 +939,107 @@ static bool prefix(const h2o_iovec_t *path, const char *pre, const char **rest,
     return true;
 }
 
+/* The account the entry at index s[n] names, if it names one. */
+static bool entry_account(const char *s, size_t n, uint8_t account[32])
+{
+    char buf[32];
+    uint64_t index;
+    if (n == 0 || n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    if (!nd_parse_u64(buf, &index))
+        return false;
+    MDB_txn *txn;
+    if (mdb_txn_begin(lg_ledger_env(nd.l), NULL, MDB_RDONLY, &txn) != 0)
+        return false;
+    const uint8_t *leaf;
+    size_t len;
+    bool found = false;
+    if (lg_log_get(lg_ledger_log(nd.l), txn, index, &leaf, &len) == 0) {
+        struct lg_signed sg;
+        struct cb_err err = {0, ""};
+        lg_signed_init(&sg);
+        if (lg_signed_decode(&sg, leaf, len, &err) == 0) {
+            /* account.open names no account: it is the account's id */
+            const uint8_t *a = sg.e.account != NULL ? sg.e.account
+                               : sg.e.type == LG_T_ACCOUNT_OPEN ? sg.e.id
+                                                                : NULL;
+            if (a != NULL) {
+                memcpy(account, a, 32);
+                found = true;
+            }
+        }
+        lg_signed_release(&sg);
+    }
+    mdb_txn_abort(txn);
+    return found;
+}
+
+/*
+ * Authentication and authorisation of a read (spec/security.md): false,
+ * with the request answered (401 or 403) and audited, when refused. The
+ * caller runs the handler and then audit_after.
+ */
+static bool admit(h2o_req_t *req, enum nd_need need, const char *acct,
+                  size_t alen, struct nd_ident *id, uint8_t *account,
+                  bool *has_account)
+{
+    char msg[256];
+    if (need == ND_NEED_ENTRY) /* acct: the index of /v1/entries/{index} */
+        *has_account = entry_account(acct, alen, account);
+    else
+        *has_account = acct != NULL && alen >= 64 &&
+                       nd_parse_id(acct, 64, account) &&
+                       (alen == 64 || acct[64] == '/');
+    int rv = nd_auth_check(req, id, msg, sizeof msg);
+    if (rv == 0)
+        rv = nd_auth_allow(id, need, *has_account ? account : NULL, msg,
+                           sizeof msg);
+    if (rv == 0)
+        return true;
+    nd_reply_err(req, rv, msg);
+    nd_audit_record(id, "GET", req->input.path.base, req->input.path.len,
+                    *has_account ? account : NULL, cb_errhttp(rv), rv);
+    return false;
+}
+
+static void audit_after(h2o_req_t *req, const struct nd_ident *id,
+                        const uint8_t *account, bool has_account)
+{
+    int status = req->res.status;
+    nd_audit_record(id, "GET", req->input.path.base, req->input.path.len,
+                    has_account ? account : NULL, status,
+                    status == 200 ? 0 : last_err);
+}
+
+static void get_audit(h2o_req_t *req)
+{
+    uint64_t since, limit;
+    char acc[80];
+    uint8_t account[32];
+    bool by_account = query_param(req, "account", acc, sizeof acc);
+    if (by_account && !nd_parse_id(acc, strlen(acc), account)) {
+        nd_reply_err(req, CB_EINVAL, "account: 64 hex digits");
+        return;
+    }
+    if (!param_u64(req, "since", false, 0, &since) ||
+        !param_u64(req, "limit", false, 1000, &limit))
+        return;
+    if (limit > 10000) {
+        nd_reply_err(req, CB_ERANGE, "limit: at most 10000");
+        return;
+    }
+    nd_reply_json(req, 200, nd_audit_query(by_account ? account : NULL,
+                                           since, (size_t)limit));
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
+    struct nd_ident who;
+    uint8_t account[32];
+    bool has_account = false;
     const h2o_iovec_t *path = &req->path_normalized;
     bool get = method_is(req, "GET") || method_is(req, "HEAD");
     bool post = method_is(req, "POST");
@@ -1007,21 +1053,33 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             return 0;                                                        \
         }                                                                    \
     } while (0)
+/* a read that needs a signature: refused, or run and audited */
+#define GUARDED(need, acct, alen, call)                                      \
+    do {                                                                     \
+        if (admit(req, need, acct, alen, &who, account, &has_account)) {     \
+            last_err = 0;                                                    \
+            call;                                                            \
+            audit_after(req, &who, account, has_account);                    \
+        }                                                                    \
+    } while (0)
     if (IS("/v1/entries")) {
         ONLY(get || post, "GET, POST");
         if (post)
-            post_entries(req);
+            post_entries(req); /* authorised by the entry's signatures */
         else
-            get_entries(req);
+            GUARDED(ND_NEED_LOG, NULL, 0, get_entries(req));
     } else if (prefix(path, "/v1/entries/", &rest, &rlen)) {
         ONLY(get, "GET");
-        get_entry(req, rest, rlen);
+        GUARDED(ND_NEED_ENTRY, rest, rlen, get_entry(req, rest, rlen));
     } else if (prefix(path, "/v1/ids/", &rest, &rlen)) {
         ONLY(get, "GET");
-        get_id(req, rest, rlen);
+        get_id(req, rest, rlen); /* an index for an id: no contents */
     } else if (prefix(path, "/v1/accounts/", &rest, &rlen)) {
         ONLY(get, "GET");
-        get_account(req, rest, rlen);
+        GUARDED(ND_NEED_ACCOUNT, rest, rlen, get_account(req, rest, rlen));
+    } else if (IS("/v1/audit")) {
+        ONLY(get, "GET");
+        GUARDED(ND_NEED_ISSUER, NULL, 0, get_audit(req));
     } else if (IS("/v1/checkpoint")) {
         ONLY(get, "GET");
         get_checkpoint(req);
@@ -1033,18 +1091,93 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         get_consistency(req);
     } else if (IS("/v1/members")) {
         ONLY(get, "GET");
-        get_members(req);
+        GUARDED(ND_NEED_ANY, NULL, 0, get_members(req));
     } else if (IS("/v1/status")) {
         ONLY(get, "GET");
         get_status(req);
     } else if (IS("/metrics")) {
-        ONLY(get, "GET");
-        get_metrics(req);
+        nd_reply_err(req, CB_ENOTFOUND, "metrics are served on the "
+                     "--metrics address (127.0.0.1, API port + 1000 by "
+                     "default), not on the API");
     } else {
         nd_reply_err(req, CB_ENOTFOUND, "no such endpoint");
     }
 #undef IS
 #undef ONLY
+#undef GUARDED
+    return 0;
+}
+
+/* ---- the metrics listener (--metrics; spec/security.md) ---- */
+
+static h2o_globalconf_t mconf;
+static h2o_context_t mctx;
+static h2o_accept_ctx_t maccept;
+static uv_tcp_t mlistener;
+static bool mlistening;
+
+static int on_metrics_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    const h2o_iovec_t *path = &req->path_normalized;
+    if (!h2o_memis(path->base, path->len, H2O_STRLIT("/metrics")))
+        nd_reply_err(req, CB_ENOTFOUND, "this address serves /metrics only");
+    else if (!method_is(req, "GET") && !method_is(req, "HEAD"))
+        nd_reply_err(req, CB_EMETHOD, "allowed: GET");
+    else
+        get_metrics(req);
+    return 0;
+}
+
+static void on_metrics_accept(uv_stream_t *listener, int status)
+{
+    if (status != 0)
+        return;
+    uv_tcp_t *conn = malloc(sizeof *conn);
+    if (conn == NULL)
+        return;
+    uv_tcp_init(listener->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+        return;
+    }
+    h2o_socket_t *sock =
+        h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    h2o_accept(&maccept, sock);
+}
+
+/* Listens for /metrics on addr (IPv4:PORT); a failure is reported, not
+ * fatal: the API serves on without metrics. */
+int nd_metrics_start(const char *addr)
+{
+    h2o_config_init(&mconf);
+    h2o_hostconf_t *host = h2o_config_register_host(
+        &mconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *h = h2o_create_handler(pc, sizeof *h);
+    h->on_req = on_metrics_req;
+    h2o_context_init(&mctx, &nd.loop, &mconf);
+    maccept.ctx = &mctx;
+    maccept.hosts = mconf.hosts;
+    char ip[64];
+    const char *c = strrchr(addr, ':');
+    if (c == NULL || (size_t)(c - addr) >= sizeof ip)
+        return -1;
+    memcpy(ip, addr, (size_t)(c - addr));
+    ip[c - addr] = 0;
+    struct sockaddr_in sa;
+    int rv = uv_ip4_addr(ip, atoi(c + 1), &sa);
+    uv_tcp_init(&nd.loop, &mlistener);
+    mlistening = true;
+    if (rv == 0)
+        rv = uv_tcp_bind(&mlistener, (const struct sockaddr *)&sa, 0);
+    if (rv == 0)
+        rv = uv_listen((uv_stream_t *)&mlistener, 64, on_metrics_accept);
+    if (rv != 0) {
+        fprintf(stderr, "credbankd: metrics %s: %s (serving without "
+                "metrics)\n", addr, uv_strerror(rv));
+        return -1;
+    }
     return 0;
 }
 
@@ -1100,4 +1233,8 @@ int nd_api_start(void)
 void nd_api_stop(void)
 {
     uv_close((uv_handle_t *)&nd.listener, NULL);
+    if (mlistening) {
+        uv_close((uv_handle_t *)&mlistener, NULL);
+        mlistening = false;
+    }
 }

@@ -20,6 +20,7 @@
  * Content-Length honoured when present, chunked answers refused).
  */
 #include "node.h"
+#include "transport.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,10 +44,12 @@
 struct get {
     struct get *next, **pprev;          /* live list (for shutdown) */
     uv_tcp_t tcp;
+    uv_stream_t *s;                     /* &tcp, or a TLS link's stream */
+    bool dialing;                       /* https: nd_tls_dial under way */
     uv_connect_t conn;
     uv_write_t wr;
     uv_timer_t timer;
-    char req[512];
+    char req[2048];                     /* with the request signature */
     uint8_t *buf;
     size_t len, cap, max;
     nd_get_cb cb;
@@ -60,6 +63,8 @@ static struct get *live_gets;
 static void get_closed(uv_handle_t *h)
 {
     struct get *g = h->data;
+    if (h != (uv_handle_t *)&g->tcp && h != (uv_handle_t *)&g->timer)
+        raft_free(h); /* the stream of a TLS link (transport.h) */
     if (--g->open_handles == 0) {
         free(g->buf);
         free(g);
@@ -74,8 +79,14 @@ static void get_release(struct get *g)
             g->next->pprev = g->pprev;
         g->pprev = NULL;
     }
-    g->open_handles = 2;
-    uv_close((uv_handle_t *)&g->tcp, get_closed);
+    g->open_handles = 1;
+    if (g->dialing)
+        nd_tls_dial_cancel(g);
+    g->dialing = false;
+    if (g->s != NULL) {
+        g->open_handles++;
+        uv_close((uv_handle_t *)g->s, get_closed);
+    }
     uv_close((uv_handle_t *)&g->timer, get_closed);
 }
 
@@ -198,9 +209,20 @@ static void get_connected(uv_connect_t *c, int status)
     }
     uv_buf_t b = uv_buf_init(g->req, (unsigned)strlen(g->req));
     g->wr.data = g;
-    if (uv_write(&g->wr, (uv_stream_t *)&g->tcp, &b, 1, get_written) != 0 ||
-        uv_read_start((uv_stream_t *)&g->tcp, get_alloc, get_read) != 0)
+    if (uv_write(&g->wr, g->s, &b, 1, get_written) != 0 ||
+        uv_read_start(g->s, get_alloc, get_read) != 0)
         get_finish(g, false);
+}
+
+static void get_dialed(void *data, uv_stream_t *s, int status)
+{
+    struct get *g = data;
+    g->dialing = false;
+    if (status == 0) {
+        s->data = g;
+        g->s = s;
+    }
+    get_connected(&g->conn, status);
 }
 
 static void get_timeout(uv_timer_t *t)
@@ -214,12 +236,16 @@ int nd_http_get(const char *base_url, const char *path, const char *accept,
 {
     char ip[64];
     const char *colon;
-    if (base_url == NULL || strncmp(base_url, "http://", 7) != 0 ||
-        (colon = strrchr(base_url + 7, ':')) == NULL ||
-        (size_t)(colon - (base_url + 7)) >= sizeof ip)
+    /* https://: over a TLS link pinned to a member's node key */
+    size_t skip = base_url != NULL &&
+                  strncmp(base_url, "https://", 8) == 0 ? 8 : 7;
+    if (base_url == NULL ||
+        (skip == 7 && strncmp(base_url, "http://", 7) != 0) ||
+        (colon = strrchr(base_url + skip, ':')) == NULL ||
+        (size_t)(colon - (base_url + skip)) >= sizeof ip)
         return -1;
-    memcpy(ip, base_url + 7, (size_t)(colon - (base_url + 7)));
-    ip[colon - (base_url + 7)] = 0;
+    memcpy(ip, base_url + skip, (size_t)(colon - (base_url + skip)));
+    ip[colon - (base_url + skip)] = 0;
     int port = atoi(colon + 1);
     struct sockaddr_in sa;
     if (uv_ip4_addr(ip, port, &sa) != 0)
@@ -236,16 +262,21 @@ int nd_http_get(const char *base_url, const char *path, const char *accept,
     g->max = max_body;
     g->cb = cb;
     g->data = data;
+    /* reads of the log need a signature (spec/security.md): this node's
+     * key, a node key of a member, may read it */
+    char authority[96], sig[1600];
+    snprintf(authority, sizeof authority, "%s:%d", ip, port);
+    if (nd_auth_sign_get(authority, path, sig, sizeof sig) != 0)
+        sig[0] = 0;
     int n = snprintf(g->req, sizeof g->req,
-                     "GET %s HTTP/1.0\r\nHost: %s:%d\r\nAccept: %s\r\n"
-                     "Connection: close\r\n\r\n",
-                     path, ip, port, accept);
+                     "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: %s\r\n"
+                     "%sConnection: close\r\n\r\n",
+                     path, authority, accept, sig);
     if (n < 0 || (size_t)n >= sizeof g->req) {
         free(g->buf);
         free(g);
         return -1;
     }
-    uv_tcp_init(&nd.loop, &g->tcp);
     uv_timer_init(&nd.loop, &g->timer);
     g->tcp.data = g;
     g->timer.data = g;
@@ -255,8 +286,17 @@ int nd_http_get(const char *base_url, const char *path, const char *accept,
         live_gets->pprev = &g->next;
     live_gets = g;
     g->pprev = &live_gets;
-    if (uv_tcp_connect(&g->conn, &g->tcp, (const struct sockaddr *)&sa,
-                       get_connected) != 0) {
+    int rv;
+    if (skip == 8) {
+        rv = nd_tls_dial(&sa, timeout_ms, get_dialed, g);
+        g->dialing = rv == 0;
+    } else {
+        uv_tcp_init(&nd.loop, &g->tcp);
+        g->s = (uv_stream_t *)&g->tcp;
+        rv = uv_tcp_connect(&g->conn, &g->tcp, (const struct sockaddr *)&sa,
+                            get_connected);
+    }
+    if (rv != 0) {
         g->done = true;
         get_release(g);
         return -1;

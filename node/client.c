@@ -18,6 +18,7 @@
  * locally instead.
  */
 #include "node.h"
+#include "transport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,8 @@
 
 struct client {
     uv_tcp_t tcp;
+    uv_stream_t *s;          /* &tcp, or a TLS link's stream (https) */
+    bool dialing;            /* https: nd_tls_dial under way */
     uv_connect_t connect;
     uv_write_t write;
     uv_timer_t timer;
@@ -66,6 +69,9 @@ static void on_retry_timer(uv_timer_t *t)
 static void after_close(uv_handle_t *h)
 {
     struct client *c = h->data;
+    if (h != (uv_handle_t *)&c->tcp)
+        raft_free(h); /* the stream of a TLS link (transport.h) */
+    c->s = NULL;
     c->tcp_open = false;
     if (c->retry_ms >= 0 && c->tries < ND_CLIENT_TRIES && !nd.closing) {
         uv_timer_start(&c->timer, on_retry_timer, (uint64_t)c->retry_ms, 0);
@@ -82,9 +88,13 @@ static void finish(struct client *c, int retry_ms)
 {
     c->retry_ms = retry_ms;
     uv_timer_stop(&c->timer);
+    if (c->dialing) {
+        nd_tls_dial_cancel(c);
+        c->dialing = false;
+    }
     if (c->tcp_open) {
-        if (!uv_is_closing((uv_handle_t *)&c->tcp))
-            uv_close((uv_handle_t *)&c->tcp, after_close);
+        if (!uv_is_closing((uv_handle_t *)c->s))
+            uv_close((uv_handle_t *)c->s, after_close);
     } else {
         after_close((uv_handle_t *)&c->tcp);
     }
@@ -181,9 +191,21 @@ static void on_connect(uv_connect_t *cr, int status)
         uv_buf_init((char *)c->body, (unsigned)c->len),
     };
     c->write.data = c;
-    if (uv_write(&c->write, (uv_stream_t *)&c->tcp, bufs, 2, on_write) != 0 ||
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+    if (uv_write(&c->write, c->s, bufs, 2, on_write) != 0 ||
+        uv_read_start(c->s, on_alloc, on_read) != 0)
         finish(c, 200);
+}
+
+static void on_dialed(void *data, uv_stream_t *s, int status)
+{
+    struct client *c = data;
+    c->dialing = false;
+    if (status == 0) {
+        s->data = c;
+        c->s = s;
+        c->tcp_open = true;
+    }
+    on_connect(&c->connect, status);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -226,14 +248,15 @@ static void attempt(struct client *c)
     char ip[64];
     int port;
     const char *colon;
-    if (url == NULL || strncmp(url, "http://", 7) != 0 ||
-        (colon = strrchr(url + 7, ':')) == NULL ||
-        (size_t)(colon - (url + 7)) >= sizeof ip) {
+    size_t skip = url != NULL && strncmp(url, "https://", 8) == 0 ? 8 : 7;
+    if (url == NULL || (skip == 7 && strncmp(url, "http://", 7) != 0) ||
+        (colon = strrchr(url + skip, ':')) == NULL ||
+        (size_t)(colon - (url + skip)) >= sizeof ip) {
         finish(c, 100); /* no leader known yet */
         return;
     }
-    memcpy(ip, url + 7, (size_t)(colon - (url + 7)));
-    ip[colon - (url + 7)] = 0;
+    memcpy(ip, url + skip, (size_t)(colon - (url + skip)));
+    ip[colon - (url + skip)] = 0;
     port = atoi(colon + 1);
     struct sockaddr_in sa;
     if (uv_ip4_addr(ip, port, &sa) != 0) {
@@ -254,14 +277,23 @@ static void attempt(struct client *c)
              "Content-Length: %zu\r\n"
              "Connection: close\r\n\r\n",
              ip, port, c->len);
-    uv_tcp_init(&nd.loop, &c->tcp);
-    c->tcp.data = c;
-    c->tcp_open = true;
     c->connect.data = c;
-    if (uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&sa,
-                       on_connect) != 0) {
-        finish(c, 200);
-        return;
+    if (skip == 8) { /* a TLS link pinned to a member's node key */
+        c->dialing = nd_tls_dial(&sa, ND_CLIENT_TIMEOUT_MS, on_dialed, c) == 0;
+        if (!c->dialing) {
+            finish(c, 200);
+            return;
+        }
+    } else {
+        uv_tcp_init(&nd.loop, &c->tcp);
+        c->tcp.data = c;
+        c->s = (uv_stream_t *)&c->tcp;
+        c->tcp_open = true;
+        if (uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&sa,
+                           on_connect) != 0) {
+            finish(c, 200);
+            return;
+        }
     }
     uv_timer_start(&c->timer, on_timeout, ND_CLIENT_TIMEOUT_MS, 0);
 }

@@ -29,6 +29,7 @@
  * Divergence: see spec/node.md.
  */
 #include "node.h"
+#include "fault.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -155,6 +156,132 @@ static int make_entry(enum lg_type type, const uint8_t *ledger, uint64_t ts,
     return rv;
 }
 
+/* ---- whose clock to trust ----
+ *
+ * A seal carries its leader's clock, and peers cosign only seals within
+ * ND_COSIGN_WINDOW_MS of theirs; a seal's ts also bounds every later one
+ * from below. So a leader whose clock is off would make seals nobody
+ * cosigns — and one that is ahead would block every later leader's seals
+ * until real time caught up. Before it seals, a leader therefore asks its
+ * peers their time (GET /v1/status, "time_ms", at most every
+ * ND_CLOCK_PROBE_S; the answer's half round trip added): it seals only when
+ * at least cosign_quorum - 1 of them are within half the window of its own
+ * clock (it counts itself), and otherwise hands the leadership over
+ * (on_tick) — its seals would never be cosigned. */
+#define ND_CLOCK_PROBE_S 10
+static struct peer_clock {
+    int64_t offset_ms;          /* their clock minus ours */
+    bool answered;              /* in the last round */
+} peer_clock[ND_MAX_PEERS];
+static bool clock_bad;          /* the last round's judgement */
+static bool clock_known;        /* a round completed */
+static uint64_t clock_round_ns; /* when the last round completed */
+static unsigned clock_probes_out;
+static uint64_t clock_bad_logged_ns;
+
+static void propose(void);
+
+struct clock_probe {
+    unsigned peer;
+    uint64_t sent_ns;
+};
+
+/* Judges this node's clock by the last round's answers (sets clock_bad). */
+static void clock_judge(void)
+{
+    struct lg_status st;
+    if (lg_status(nd.l, &st) != 0)
+        return;
+    uint64_t need = st.cosign_quorum > 0 ? st.cosign_quorum - 1 : 0;
+    size_t seen = 0, agree = 0;
+    int64_t worst = 0;
+    for (unsigned i = 0; i < nd.cfg.npeers && i < ND_MAX_PEERS; i++) {
+        if (!peer_clock[i].answered)
+            continue;
+        seen++;
+        int64_t off = peer_clock[i].offset_ms;
+        if (off <= ND_COSIGN_WINDOW_MS / 2 && off >= -ND_COSIGN_WINDOW_MS / 2)
+            agree++;
+        else if (off > worst || -off > worst)
+            worst = off > 0 ? off : -off;
+    }
+    bool bad = agree < need;
+    uint64_t now = uv_hrtime();
+    if (bad && seen > agree &&
+        (!clock_bad || now - clock_bad_logged_ns > 10000000000ull)) {
+        fprintf(stderr, "credbankd: this node's clock is off its peers' "
+                "(%zu of %zu answering peers within %d s, up to %lld s "
+                "off): no seals from it%s\n", agree, seen,
+                ND_COSIGN_WINDOW_MS / 2000, (long long)(worst / 1000),
+                raft_state(&nd.raft) == RAFT_LEADER
+                    ? "; it hands the leadership over" : "");
+        clock_bad_logged_ns = now;
+    } else if (!bad && clock_bad) {
+        fprintf(stderr, "credbankd: this node's clock agrees with its "
+                "peers' again\n");
+    }
+    /* too few answers says nothing of our clock: no seal now, no handing
+     * over either (the next round may do better) */
+    clock_bad = bad && seen > agree;
+    clock_known = !bad;
+    clock_round_ns = now;
+}
+
+static void clock_probe_cb(void *data, int status, const uint8_t *body,
+                           size_t len)
+{
+    struct clock_probe *cp = data;
+    uint64_t now_ns = uv_hrtime();
+    if (status == 200 && body != NULL && cp->peer < ND_MAX_PEERS) {
+        json_error_t jerr;
+        json_t *j = json_loadb((const char *)body, len, 0, &jerr);
+        json_t *t = j ? json_object_get(j, "time_ms") : NULL;
+        if (json_is_integer(t)) {
+            int64_t half = (int64_t)((now_ns - cp->sent_ns) / 2000000);
+            peer_clock[cp->peer].offset_ms = (int64_t)json_integer_value(t) +
+                                             half - (int64_t)nd_now_ms();
+            peer_clock[cp->peer].answered = true;
+        }
+        json_decref(j);
+    }
+    free(cp);
+    if (--clock_probes_out == 0) {
+        clock_judge();
+        propose();
+    }
+}
+
+/* Whether the leader may seal now; starts a round of probes when the last
+ * is old (the seal then waits for it). */
+static bool clock_ok_to_seal(void)
+{
+    uint64_t now = uv_hrtime();
+    bool fresh = clock_round_ns != 0 &&
+                 now - clock_round_ns < ND_CLOCK_PROBE_S * 1000000000ull;
+    if (fresh || clock_probes_out > 0)
+        return fresh && clock_known && !clock_bad;
+    for (unsigned i = 0; i < nd.cfg.npeers && i < ND_MAX_PEERS; i++)
+        peer_clock[i].answered = false;
+    for (unsigned i = 0; i < nd.cfg.npeers && i < ND_MAX_PEERS; i++) {
+        if (nd.cfg.peers[i].id == nd.cfg.id)
+            continue;
+        struct clock_probe *cp = calloc(1, sizeof *cp);
+        if (cp == NULL)
+            break;
+        cp->peer = i;
+        cp->sent_ns = uv_hrtime();
+        clock_probes_out++;
+        if (nd_http_get(nd.cfg.peers[i].api, "/v1/status", "application/json",
+                        1000, 1u << 16, clock_probe_cb, cp) != 0) {
+            clock_probes_out--;
+            free(cp);
+        }
+    }
+    if (clock_probes_out == 0) /* nobody to ask: judge on no answers */
+        clock_judge();
+    return false;
+}
+
 static int make_seal(struct nd_pending **out)
 {
     struct lg_status st;
@@ -166,6 +293,8 @@ static int make_seal(struct nd_pending **out)
     rv = lg_seal_body(nd.l, &body);
     if (rv == 0)
         rv = lg_w_error(&body);
+    if (rv == 0 && nd_fault(ND_FAULT_SEAL_ROOT)) /* credbankd-faulty only */
+        nd_fault_seal_body((uint8_t *)lg_w_data(&body), lg_w_len(&body));
     if (rv == 0) {
         uint64_t ts = nd_now_ms();
         if (st.has_seal && ts < st.last_seal_ts)
@@ -201,6 +330,8 @@ static int seal_id_of(uint64_t index, uint8_t id[32])
     return rv;
 }
 
+static bool fault_forge_now; /* credbankd-faulty: forge this seal's cosigns */
+
 static int make_cosign(const struct lg_status *st, struct nd_pending **out)
 {
     char note[512];
@@ -213,6 +344,8 @@ static int make_cosign(const struct lg_status *st, struct nd_pending **out)
         return rv;
     uint8_t sig[64];
     cy_sign(sig, note, nlen, &nd.key);
+    if (nd_fault(ND_FAULT_COSIGN_FORGE) && fault_forge_now)
+        sig[0] ^= 0x01; /* credbankd-faulty only: every other seal */
     struct lg_w body;
     lg_w_init(&body);
     lg_w_map(&body, 2); /* canonical key order: sig, size */
@@ -249,6 +382,8 @@ static void cosign_new_seal(void)
     if (skew > ND_COSIGN_WINDOW_MS || skew < -ND_COSIGN_WINDOW_MS)
         return; /* old (replay) or a clock we do not trust: no cosign */
     struct nd_pending *p = NULL;
+    if (nd_fault(ND_FAULT_COSIGN_FORGE))
+        fault_forge_now = !fault_forge_now;
     int rv = make_cosign(&st, &p);
     if (rv != 0) {
         fprintf(stderr, "credbankd: cannot cosign seal %" PRIu64 ": %s\n",
@@ -256,13 +391,59 @@ static void cosign_new_seal(void)
         return;
     }
     nd.m.cosigns_sent++;
-    if (raft_state(&nd.raft) == RAFT_LEADER) {
-        nd_queue(p);
-    } else {
-        nd_client_send_cosign(p->bytes, p->len);
-        nd_pending_free(p);
+    for (int copy = 0; p != NULL; copy++) {
+        if (raft_state(&nd.raft) == RAFT_LEADER) {
+            nd_queue(p);
+        } else {
+            nd_client_send_cosign(p->bytes, p->len);
+            nd_pending_free(p);
+        }
+        p = NULL;
+        /* credbankd-faulty only: a second cosign of the same seal (another
+         * nonce, so another entry id) */
+        if (copy == 0 && nd_fault(ND_FAULT_COSIGN_DUP) &&
+            make_cosign(&st, &p) != 0)
+            p = NULL;
     }
 }
+
+#ifdef CB_FAULT_INJECTION
+/* credbankd-faulty, cosign_lie: cosigns a seal its own ledger refused, as
+ * a colluding member would (the signature is over a body of its choosing:
+ * no honest node can check it, as the seal is no leaf). */
+static void fault_cosign_refused(const uint8_t seal_id[32])
+{
+    struct lg_status st;
+    if (lg_status(nd.l, &st) != 0)
+        return;
+    static const char lie[] = "a checkpoint this node made up\n";
+    uint8_t sig[64];
+    cy_sign(sig, lie, sizeof lie - 1, &nd.key);
+    struct lg_w body;
+    lg_w_init(&body);
+    lg_w_map(&body, 2);
+    lg_w_cstr(&body, "sig");
+    lg_w_bin(&body, sig, 64);
+    lg_w_cstr(&body, "size");
+    lg_w_uint(&body, st.size);
+    struct nd_pending *p = NULL;
+    const uint8_t(*refs)[32] = (const uint8_t(*)[32])seal_id;
+    if (lg_w_error(&body) == 0 &&
+        make_entry(LG_T_COSIGN, st.ledger_id, nd_now_ms(), refs, 1,
+                   lg_w_data(&body), lg_w_len(&body), &p) == 0) {
+        p->is_cosign = true;
+        fprintf(stderr, "credbankd: FAULT cosign_lie: cosigning a refused "
+                "seal\n");
+        if (raft_state(&nd.raft) == RAFT_LEADER) {
+            nd_queue(p);
+        } else {
+            nd_client_send_cosign(p->bytes, p->len);
+            nd_pending_free(p);
+        }
+    }
+    lg_w_release(&body);
+}
+#endif
 
 /* ---- finality ---- */
 
@@ -372,6 +553,10 @@ static void watch_refusals(const struct lg_buf *e, const struct lg_result *res,
             memcpy(r->seal, s.e.id, 32);
             fprintf(stderr, "credbankd: refused seal at raft index %" PRIu64
                     ": %s\n", raft_index, res[i].msg);
+#ifdef CB_FAULT_INJECTION
+            if (nd_fault(ND_FAULT_COSIGN_LIE))
+                fault_cosign_refused(s.e.id);
+#endif
         } else if (s.e.type == LG_T_COSIGN && s.e.nrefs == 1 &&
                    res[i].code != CB_ECOSIGNDUP) {
             const uint8_t *ref = lg_entry_ref(&s.e, 0);
@@ -643,7 +828,10 @@ static void propose(void)
         return;
     if (!nd_leader_ready())
         return;
-    if (nd.seal_due) {
+    if (nd.seal_due && nd.inflight == 0 && !clock_ok_to_seal()) {
+        if (clock_bad)
+            nd.seal_due = false; /* on_tick hands the leadership over */
+    } else if (nd.seal_due) {
         if (nd.inflight > 0)
             return; /* the seal must follow everything applied */
         nd.seal_due = false;
@@ -768,10 +956,11 @@ static void on_tick(uv_timer_t *t)
     (void)t;
     int state = raft_state(&nd.raft);
     if (state == RAFT_LEADER) {
-        if ((nd.failed || nd.diverged || nd_catching_up()) &&
+        if ((nd.failed || nd.diverged || nd_catching_up() || clock_bad) &&
             !transfer_started) {
             /* a stopped node, or one whose ledger is behind a snapshot,
-             * must not hold the cluster's writes */
+             * must not hold the cluster's writes; nor one whose clock its
+             * peers do not share (its seals would never be cosigned) */
             if (raft_transfer(&nd.raft, &transfer, 0, transfer_done) == 0)
                 transfer_started = true;
         } else if (nd.ready_term != nd.raft.current_term &&
@@ -812,6 +1001,8 @@ static void on_seal_timer(uv_timer_t *t)
 
 int nd_fsm_start(void)
 {
+    if (nd_fault_init() != 0) /* credbankd-faulty: unknown CREDBANK_FAULT */
+        exit(2);
     nd.queue_tail = &nd.queue;
     nd.final_tail = &nd.final_head;
     uv_check_init(&nd.loop, &nd.check);

@@ -10,6 +10,7 @@
  * loop, then the ledger is closed.
  */
 #include "node.h"
+#include "transport.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,8 +33,11 @@ struct nd_node nd;
     "                 --peer ID,RAFTADDR,APIURL[,MEMBER] (repeated, every "   \
     "node)\n"                                                                 \
     "                 [--election-ms 300] [--heartbeat-ms 30] [--join]\n"     \
+    "                 [--tls]\n"                                             \
     "                 [--snapshot-threshold 1048576] "                         \
-    "[--snapshot-trailing 1024]\n"
+    "[--snapshot-trailing 1024]\n"                                           \
+    "                 [--metrics IP:PORT|off (default 127.0.0.1:API port "      \
+    "+ 1000)]\n"
 
 void nd_hex(char *out, const uint8_t *p, size_t n)
 {
@@ -134,8 +138,21 @@ static int set_option(const char *key, const char *v)
         c->id = x;
         return 0;
     }
+    if (strcmp(key, "tls") == 0) { /* config file: tls = on|off */
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+            fprintf(stderr, "credbankd: tls: on or off: %s\n", v);
+            return -1;
+        }
+        c->tls = strcmp(v, "on") == 0;
+        return 0;
+    }
     if (strcmp(key, "raft") == 0)
         return check_ipport(key, v) ? -1 : copy(c->raft, sizeof c->raft, key, v);
+    if (strcmp(key, "metrics") == 0) {
+        if (strcmp(v, "off") != 0 && check_ipport(key, v) != 0)
+            return -1;
+        return copy(c->metrics, sizeof c->metrics, key, v);
+    }
     if (strcmp(key, "api") == 0)
         return check_ipport(key, v) ? -1 : copy(c->api, sizeof c->api, key, v);
     if (strcmp(key, "election-ms") == 0 || strcmp(key, "election_ms") == 0) {
@@ -202,10 +219,11 @@ static int set_option(const char *key, const char *v)
             copy(p->raft, sizeof p->raft, key, c1 + 1) ||
             copy(p->api, sizeof p->api, key, c2 + 1))
             return -1;
-        if (strncmp(p->api, "http://", 7) != 0 ||
-            check_ipport("peer api url", p->api + 7)) {
+        size_t skip = strncmp(p->api, "https://", 8) == 0 ? 8 : 7;
+        if ((skip == 7 && strncmp(p->api, "http://", 7) != 0) ||
+            check_ipport("peer api url", p->api + skip)) {
             fprintf(stderr, "credbankd: peer: API URL must be "
-                    "http://IPv4:PORT: %s\n", p->api);
+                    "http[s]://IPv4:PORT: %s\n", p->api);
             return -1;
         }
         if (c3 != NULL) {
@@ -285,6 +303,10 @@ static int parse_args(int argc, char **argv)
             nd.cfg.join = true;
             continue;
         }
+        if (strcmp(a, "--tls") == 0) {
+            nd.cfg.tls = true;
+            continue;
+        }
         if (strncmp(a, "--", 2) != 0 || i + 1 >= argc) {
             fprintf(stderr, "credbankd: bad argument: %s\n%s", a, USAGE);
             return -1;
@@ -344,6 +366,14 @@ static int parse_args(int argc, char **argv)
         fprintf(stderr, "credbankd: --peer list must include this node\n");
         return -1;
     }
+    for (unsigned i = 0; i < c->npeers; i++)
+        if ((strncmp(c->peers[i].api, "https://", 8) == 0) != c->tls) {
+            fprintf(stderr, "credbankd: peer %llu: API URL %s: %s\n",
+                    (unsigned long long)c->peers[i].id, c->peers[i].api,
+                    c->tls ? "with --tls every peer URL is https://"
+                           : "https:// peers need --tls");
+            return -1;
+        }
     if (c->election_ms == 0)
         c->election_ms = 300;
     if (c->heartbeat_ms == 0)
@@ -495,7 +525,8 @@ static int decide_join(const char *rdir, uint64_t *term)
 static int start_raft(const char *rdir, int join, uint64_t term)
 {
     struct nd_config *c = &nd.cfg;
-    int rv = raft_uv_tcp_init(&nd.transport, &nd.loop);
+    int rv = nd.cfg.tls ? nd_transport_init(&nd.transport, &nd.loop)
+                        : raft_uv_tcp_init(&nd.transport, &nd.loop);
     if (rv != 0) {
         fprintf(stderr, "credbankd: raft transport: %s\n", raft_strerror(rv));
         return -1;
@@ -583,6 +614,8 @@ int main(int argc, char **argv)
         goto out;
     uv_loop_init(&nd.loop);
     nd_member_start();
+    if (nd.cfg.tls && nd_tls_start() != 0)
+        goto out;
     uint64_t term = 0;
     int join = decide_join(rdir, &term); /* runs the loop: before timers */
     if (join < 0)
@@ -590,15 +623,33 @@ int main(int argc, char **argv)
     nd_fsm_start();
     if (start_raft(rdir, join, term) != 0)
         goto out;
+    if (nd_auth_init() != 0 || nd_audit_open(nd.cfg.dir) != 0)
+        goto out;
     if (nd_api_start() != 0)
         goto out;
+    nd.accept_ctx.ssl_ctx = nd_tls_api_ctx(); /* NULL: plaintext */
+    if (nd.accept_ctx.ssl_ctx != NULL) /* HTTP/2 by ALPN, else HTTP/1.1 */
+        h2o_ssl_register_alpn_protocols(nd.accept_ctx.ssl_ctx,
+                                        h2o_http2_alpn_protocols);
+    if (strcmp(nd.cfg.metrics, "off") != 0) {
+        char maddr[64];
+        const char *colon = strrchr(nd.cfg.api, ':');
+        int port = atoi(colon + 1);
+        if (nd.cfg.metrics[0])
+            snprintf(maddr, sizeof maddr, "%s", nd.cfg.metrics);
+        else
+            snprintf(maddr, sizeof maddr, "127.0.0.1:%d",
+                     port + 1000 <= 65535 ? port + 1000 : port - 1000);
+        nd_metrics_start(maddr);
+    }
     uv_signal_init(&nd.loop, &nd.sigterm);
     uv_signal_start(&nd.sigterm, on_signal, SIGTERM);
     uv_signal_init(&nd.loop, &nd.sigint);
     uv_signal_start(&nd.sigint, on_signal, SIGINT);
     signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "credbankd: %s (raft id %llu) raft %s api http://%s\n",
+    fprintf(stderr, "credbankd: %s (raft id %llu) raft %s%s api http%s://%s\n",
             nd.cfg.name, (unsigned long long)nd.cfg.id, nd.cfg.raft,
+            nd.cfg.tls ? " (TLS 1.3, pinned)" : "", nd.cfg.tls ? "s" : "",
             nd.cfg.api);
     uv_run(&nd.loop, UV_RUN_DEFAULT);
     /* checks still on the thread pool: let their callbacks free them */
@@ -606,10 +657,16 @@ int main(int argc, char **argv)
         uv_run(&nd.loop, UV_RUN_ONCE);
     rc = 0;
     raft_uv_close(&nd.io);
-    raft_uv_tcp_close(&nd.transport);
+    if (nd.cfg.tls)
+        nd_transport_close(&nd.transport);
+    else
+        raft_uv_tcp_close(&nd.transport);
     fprintf(stderr, "credbankd: stopped\n");
 out:
     free(nd.last_res);
+    nd_audit_close();
+    nd_auth_close();
+    nd_tls_stop();
     lg_ledger_close(nd.l);
     cy_key_wipe(&nd.key);
     return rc;

@@ -70,6 +70,10 @@ struct nd_config {
     uint64_t snapshot_threshold;        /* raft: 2^20 */
     uint64_t snapshot_trailing;         /* raft: 1024 */
     bool join;                          /* --join: never bootstrap */
+    bool tls;                           /* --tls: Raft, API, peer HTTP over
+                                           TLS 1.3, pinned (transport.h) */
+    char metrics[64];                   /* --metrics IPv4:PORT or "off"
+                                           ("": 127.0.0.1, API port + 1000) */
 };
 
 /*
@@ -226,6 +230,8 @@ void nd_observe(uint64_t *buckets, double secs);
 /* api.c */
 int nd_api_start(void);
 void nd_api_stop(void);
+/* The /metrics listener on addr (IPv4:PORT); -1 (reported) on failure. */
+int nd_metrics_start(const char *addr);
 void nd_reply_json(h2o_req_t *req, int status, struct json_t *j);
 void nd_reply_err(h2o_req_t *req, int code, const char *msg);
 void nd_reply_not_leader(h2o_req_t *req);
@@ -288,6 +294,53 @@ unsigned nd_member_voters(void);
 uint64_t nd_member_changes(void);
 /* Adds membership, voters and raft_config to a /v1/status object. */
 void nd_member_status(struct json_t *j);
+
+/* auth.c: request signatures and authorisation (spec/security.md) */
+struct nd_ident {
+    int kind;                           /* 0 anonymous, enum lg_key_kind */
+    bool has_pk;                        /* a well-formed keyid was named */
+    uint8_t pk[32];
+    char member[65];                    /* issuer and node keys */
+    uint8_t account[32];                /* learner keys */
+};
+enum nd_need {
+    ND_NEED_ANY,                        /* any key in force */
+    ND_NEED_LOG,                        /* an issuer or node key */
+    ND_NEED_ISSUER,                     /* an issuer key */
+    ND_NEED_ACCOUNT,                    /* an issuer key, or the account's
+                                           learner key */
+    ND_NEED_ENTRY,                      /* one entry: an issuer or node key,
+                                           or the learner key of the
+                                           account the entry names */
+};
+int nd_auth_init(void);
+void nd_auth_close(void);
+/* Authenticates req: 0 with *id filled, or CB_EUNAUTH, CB_ESIGEXPIRED,
+ * CB_EREPLAYED, CB_EUNAVAILABLE (replay cache full) with msg[cap]. */
+int nd_auth_check(h2o_req_t *req, struct nd_ident *id, char *msg,
+                  size_t cap);
+/* 0 when id may read what need names (account: the account in the path,
+ * NULL when none parses), else CB_EFORBIDDEN with msg. */
+int nd_auth_allow(const struct nd_ident *id, enum nd_need need,
+                  const uint8_t *account, char *msg, size_t cap);
+const char *nd_ident_name(const struct nd_ident *id);
+/* "Signature-Input: ...\r\nSignature: ...\r\n" for a GET of path_query
+ * to authority, signed with this node's key (catch-up reads). */
+int nd_auth_sign_get(const char *authority, const char *path_query,
+                     char *out, size_t cap);
+
+/* audit.c: the append-only audit log of authenticated reads */
+int nd_audit_open(const char *dir);
+void nd_audit_close(void);
+/* Records one read: who (id, NULL pk when none), the account (NULL when
+ * the path names none), the HTTP status and the error code (0: ok). */
+void nd_audit_record(const struct nd_ident *id, const char *method,
+                     const char *path, size_t path_len,
+                     const uint8_t *account, int status, int code);
+/* The records as a JSON array (GET /v1/audit): filtered by account (may be
+ * NULL) and since (Unix ms), at most limit, the newest last. */
+struct json_t *nd_audit_query(const uint8_t *account, uint64_t since,
+                              size_t limit);
 
 /* util */
 void nd_hex(char *out, const uint8_t *p, size_t n);
