@@ -104,6 +104,11 @@ unset CREDBANK_NODE
 # ---- account show / history ----
 ACC=$("$CB" entry inspect "$E/002-account.open.cbe" --json | jpy 'j["id"]')
 sleep 0.3 # let the followers apply the last batch
+# reads of accounts, the log and the members are signed (spec/security.md):
+# unsigned they are refused; CREDBANK_KEY (an issuer key) signs the rest
+expect "account show --node unsigned: unauthenticated" 1 "\(unauthenticated\)$" \
+  env -u CREDBANK_KEY "$CB" account show "$ACC" --node "$(api $F)"
+export CREDBANK_KEY=$T/demo/keys/bank.issuer.key
 expect "account show --node --json" 0 "" "$CB" account show "$ACC" --node "$(api $F)" --json
 check "the view: the account, open, credits recognised" test "$(jpy 'j["id"] == "'"$ACC"'" and j["status"] == "open" and j["active_credits"]["total"] > 0' <out.txt)" = true
 cp out.txt show-node.json
@@ -136,7 +141,7 @@ check "members table" grep -q "^  university (recognizer, provider)" out.txt
 
 # ---- the learner's bundle from a node (GET /v1/accounts/{id}/bundle) ----
 LEDGER=$("$CB" entry inspect "$G" --json | jpy 'j["id"]')
-expect "export --node from a follower" 0 "" "$CB" export "$ACC" --node "$(api $F)" -o node.cbx
+expect "export --node from a follower (the learner's key)" 0 "" "$CB" export "$ACC" --node "$(api $F)" --key demo/keys/learner.key -o node.cbx
 expect "the bundle verifies offline against the ledger id" 0 "" "$CB" verify node.cbx --ledger "$LEDGER" --json
 cp out.txt verify.json
 "$CB" account show "$ACC" --node "$(api $L)" --json > view.json
@@ -156,8 +161,10 @@ expect "unreachable, submit" 1 "http://127.0.0.1:$dead.*\(unavailable\)$" \
   "$CB" submit "$E/020-seal.cbe" --node "http://127.0.0.1:$dead"
 expect "unreachable through CREDBANK_NODE" 1 "http://127.0.0.1:$dead.*\(unavailable\)$" \
   env CREDBANK_NODE="http://127.0.0.1:$dead" "$CB" account history "$ACC"
-expect "not an http URL: usage" 2 "not an http:// URL \(usage\)" "$CB" members --node "ftp://x"
-expect "https: usage" 2 "https is not supported" "$CB" status --node "https://127.0.0.1:1"
+expect "not an http URL: usage" 2 "not an http:// or https:// URL \(usage\)" "$CB" members --node "ftp://x"
+expect "https without a pinned node key is refused" 1 "https needs the node's key" \
+  env -u CREDBANK_NODE_KEY "$CB" status --node "https://127.0.0.1:1"
+expect "--node-key that is no key: usage" 2 "--node-key" "$CB" status --node-key nokey --node "https://127.0.0.1:1"
 expect "--dir with --node: usage" 2 "exclude each other" "$CB" checkpoint --dir demo/ledger --node "$(api $L)"
 expect "--wait without --node: usage" 2 "--wait goes with --node" "$CB" submit "$E/020-seal.cbe" --dir demo/ledger --wait applied
 expect "--wait other: usage" 2 "--wait: applied or final" "$CB" submit "$E/020-seal.cbe" --node "$(api $L)" --wait soon

@@ -12,6 +12,8 @@ D=$BUILD/credbankd
 N1=${CATCHUP_ENTRIES:-200}   # written while a follower is down
 N2=${CATCHUP_ENTRIES2:-100}  # written while a node is wiped
 T=$(mktemp -d /tmp/cb-int-$NAME.XXXXXX)
+# signed reads (spec/security.md): scurl KEYFILE curl-args... URL
+. "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/auth.bash"
 PASS=0; FAIL=0
 declare -A PID
 cleanup() {
@@ -62,17 +64,19 @@ for k in range(n):
 PY
 
 names=(x bank university provider)
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); done
+for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); MP[$i]=$(freeport); done
 PEERS=""
 for i in 1 2 3; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]}"; done
 start() { # start NODE [extra flags]
     local i=$1; shift
     "$D" --dir "$T/n$i" --key "$T/demo/keys/${names[$i]}.node.key" --name "${names[$i]}" \
         --genesis "$G" --id "$i" --raft "127.0.0.1:${RP[$i]}" --api "127.0.0.1:${AP[$i]}" \
+        --metrics "127.0.0.1:${MP[$i]}" \
         --snapshot-threshold 64 --snapshot-trailing 16 $PEERS "$@" >>"$T/n$i.log" 2>&1 &
     PID[$i]=$!
 }
 api() { echo "http://127.0.0.1:${AP[$1]}"; }
+metrics() { echo "http://127.0.0.1:${MP[$1]}/metrics"; }
 leader() {
     local i s
     for i in "$@"; do
@@ -185,7 +189,8 @@ check "its log says it detected the cluster" grep -q "rejoining instead of boots
 views_equal=1
 for f in "$T"/demo/entries/002-account.open.cbe "$T"/gen/a0000.cbe "$T"/gen/a0150.cbe "$T"/gen/a$(printf %04d $((N1 + N2 + 39))).cbe; do
     id=$(submit "$f" "?wait=applied" | idof)
-    v1=$(curl -s "$(api 1)/v1/accounts/$id"); v2=$(curl -s "$(api 2)/v1/accounts/$id"); v3=$(curl -s "$(api 3)/v1/accounts/$id")
+    IK=$T/demo/keys/bank.issuer.key
+    v1=$(scurl "$IK" -s "$(api 1)/v1/accounts/$id"); v2=$(scurl "$IK" -s "$(api 2)/v1/accounts/$id"); v3=$(scurl "$IK" -s "$(api 3)/v1/accounts/$id")
     if [ -z "$v1" ] || [[ "$v1" == *error* ]] || [ "$v1" != "$v2" ] || [ "$v2" != "$v3" ]; then views_equal=0; echo "     differs: $id"; fi
 done
 check "identical account views on the three nodes" test $views_equal = 1
@@ -197,9 +202,9 @@ for i in 1 2 3; do
     done < "$T/acked"
 done
 check "no acknowledged final entry lost ($n acknowledged, missing: $lost)" bash -c "[ $n -ge 5 ] && [ $lost = 0 ]"
-m=$(curl -s "$(api $W)/metrics")
+m=$(curl -s "$(metrics $W)")
 check "metrics report the catch-up" bash -c "[[ '$m' == *'credbank_catchup_entries_total'* ]]"
-m=$(curl -s "$(api $(wait_leader 1 2 3))/metrics")
+m=$(curl -s "$(metrics $(wait_leader 1 2 3))")
 check "metrics have apply and finality histograms" bash -c "[[ '$m' == *'credbank_apply_seconds_bucket{le=\"+Inf\"}'* && '$m' == *'credbank_finality_seconds_bucket{le=\"0.05\"}'* && '$m' == *'credbank_finality_seconds_count'* ]]"
 
 for i in "${!PID[@]}"; do kill -TERM "${PID[$i]}"; done

@@ -8,6 +8,8 @@ CB=$(cd "$(dirname "$CB")" && pwd)/$(basename "$CB")
 BUILD=${CB_BUILD_DIR:-$(dirname "$CB")}
 D=$BUILD/credbankd
 T=$(mktemp -d /tmp/cb-int-$NAME.XXXXXX)
+# signed reads (spec/security.md): scurl KEYFILE curl-args... URL
+. "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/auth.bash"
 PASS=0; FAIL=0
 declare -A PID
 cleanup() {
@@ -103,9 +105,13 @@ expect "wrong content type" 415 unsupported_media_type -H 'Content-Type: text/pl
 expect "bad JSON body" 400 malformed_json -H 'Content-Type: application/json' -d '{"entry": 5}' "$(api $L)/v1/entries"
 expect "unknown path" 404 not_found "$(api $L)/v1/nope"
 expect "wrong method" 405 method_not_allowed -X DELETE "$(api $L)/v1/entries"
-expect "bad query" 400 invalid_argument "$(api $L)/v1/entries?from=x"
-expect "limit too large" 400 out_of_range "$(api $L)/v1/entries?limit=1001"
-expect "bad account id" 400 invalid_argument "$(api $L)/v1/accounts/zz"
+mapfile -t SH < <(sighdrs "$T/demo/keys/bank.issuer.key" "$(api $L)/v1/entries?from=x")
+expect "bad query" 400 invalid_argument -H "${SH[0]}" -H "${SH[1]}" "$(api $L)/v1/entries?from=x"
+mapfile -t SH < <(sighdrs "$T/demo/keys/bank.issuer.key" "$(api $L)/v1/entries?limit=1001")
+expect "limit too large" 400 out_of_range -H "${SH[0]}" -H "${SH[1]}" "$(api $L)/v1/entries?limit=1001"
+expect "unsigned account read" 401 unauthenticated "$(api $L)/v1/accounts/zz"
+mapfile -t SH < <(sighdrs "$T/demo/keys/bank.issuer.key" "$(api $L)/v1/accounts/zz")
+expect "bad account id (signed by an issuer key)" 400 invalid_argument -H "${SH[0]}" -H "${SH[1]}" "$(api $L)/v1/accounts/zz"
 sleep 0.2
 after=$(curl -s "$(api $L)/v1/status" | jget size)
 check "bad input changed nothing (size $before -> $after)" test "$before" = "$after"
@@ -119,8 +125,10 @@ converged() {
 }
 wait_conv() { for _ in $(seq 100); do converged && return 0; sleep 0.05; done; return 1; }
 check "three nodes converge to the same size and root" wait_conv
-ACC=$(python3 -c 'import sys,json;print(json.load(open(sys.argv[1]))["id"])' <(curl -s -H 'Accept: application/json' "$(api $L)/v1/entries/$(curl -s "$(api $L)/v1/ids/$(post $L "$T/demo/entries/002-account.open.cbe" | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')" | jget index)"))
-v1=$(curl -s "$(api 1)/v1/accounts/$ACC"); v2=$(curl -s "$(api 2)/v1/accounts/$ACC"); v3=$(curl -s "$(api 3)/v1/accounts/$ACC")
+IK=$T/demo/keys/bank.issuer.key
+EIX=$(curl -s "$(api $L)/v1/ids/$(post $L "$T/demo/entries/002-account.open.cbe" | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')" | jget index)
+ACC=$(python3 -c 'import sys,json;print(json.load(open(sys.argv[1]))["id"])' <(scurl "$IK" -s -H 'Accept: application/json' "$(api $L)/v1/entries/$EIX"))
+v1=$(scurl "$IK" -s "$(api 1)/v1/accounts/$ACC"); v2=$(scurl "$IK" -s "$(api 2)/v1/accounts/$ACC"); v3=$(scurl "$IK" -s "$(api 3)/v1/accounts/$ACC")
 check "identical account views on the three nodes" bash -c "[ -n '$v1' ] && [ '$v1' = '$v2' ] && [ '$v2' = '$v3' ] && [[ '$v1' != *error* ]]"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$(api $F)/v1/checkpoint")
 check "GET /v1/checkpoint on a follower" test "$code" = 200

@@ -14,6 +14,8 @@ CB=$(cd "$(dirname "$CB")" && pwd)/$(basename "$CB")
 BUILD=${CB_BUILD_DIR:-$(dirname "$CB")}
 D=$BUILD/credbankd
 T=$(mktemp -d /tmp/cb-int-$NAME.XXXXXX)
+# signed reads (spec/security.md): scurl KEYFILE curl-args... URL
+. "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/auth.bash"
 PASS=0; FAIL=0
 declare -A PID
 cleanup() {
@@ -72,17 +74,19 @@ mkacc() {
 NACC=40
 for k in $(seq 1 $NACC); do mkacc "$k"; done
 
-for i in 1 2 3 4; do RP[$i]=$(freeport); AP[$i]=$(freeport); done
+for i in 1 2 3 4; do RP[$i]=$(freeport); AP[$i]=$(freeport); MP[$i]=$(freeport); done
 PEERS=""
 for i in 1 2 3 4; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]},${names[$i]}"; done
 start() { # start NODE [extra flags]
     local i=$1; shift
     "$D" --dir "$T/n$i" --key "$T/${names[$i]}.node.key" --name "${names[$i]}" \
         --genesis "$G" --id "$i" --raft "127.0.0.1:${RP[$i]}" --api "127.0.0.1:${AP[$i]}" \
+        --metrics "127.0.0.1:${MP[$i]}" \
         --snapshot-threshold 64 --snapshot-trailing 16 $PEERS "$@" >>"$T/n$i.log" 2>&1 &
     PID[$i]=$!
 }
 api() { echo "http://127.0.0.1:${AP[$1]}"; }
+metrics() { echo "http://127.0.0.1:${MP[$1]}/metrics"; }
 status() { curl -s -m 1 "$(api "$1")/v1/status"; }
 leader() {
     local i s
@@ -156,8 +160,8 @@ check "the four converge to the same size and root" wait_for 10 converged 1 2 3 
 for k in $(seq 31 36); do submit "acc/a$k.cbe" 1 2 3 4 >/dev/null; done
 check "they converge again after more writes" wait_for 10 converged 1 2 3 4
 cos4() { # cosign entries authored by college's node key, in node 1's log
-    curl -s "$(api 1)/v1/members" > "$T/members.json"
-    curl -s "$(api 1)/v1/entries?from=0&limit=1000" > "$T/entries.json"
+    scurl "$T/bank.key" -s "$(api 1)/v1/members" > "$T/members.json"
+    scurl "$T/bank.key" -s "$(api 1)/v1/entries?from=0&limit=1000" > "$T/entries.json"
     python3 - "$T/members.json" "$T/entries.json" <<'PY'
 import sys, json
 m = json.load(open(sys.argv[1]))
@@ -195,7 +199,7 @@ ck=$(curl -s "$(api "${rest[0]}")/v1/checkpoint")
 check "the newest final checkpoint is cosigned by college" bash -c "grep -q 'college' <<< '$ck'"
 check "the remaining three converge" wait_for 10 converged "${rest[@]}"
 check "metrics: 3 voters on the leader, removed on node $R" bash -c \
-    "curl -s $(api "$(leader "${rest[@]}")")/metrics | grep -q '^credbank_raft_voters 3' && curl -s $(api "$R")/metrics | grep -q '^credbank_removed 1'"
+    "curl -s $(metrics "$(leader "${rest[@]}")") | grep -q '^credbank_raft_voters 3' && curl -s $(metrics "$R") | grep -q '^credbank_removed 1'"
 
 # ---- a member without a peer entry stays out of Raft, with a warning ----
 cat >observer.json <<EOF

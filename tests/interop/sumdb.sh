@@ -113,7 +113,7 @@ for node in $L $F; do
     sleep 0.05
   done
   "$T/verify" -api "$(api $node)" -vkeys demo/vkeys -ledger "$LEDGER" \
-    -account "$ACC" -old "$OLD" >verify.out 2>&1
+    -account "$ACC" -old "$OLD" -key demo/keys/bank.issuer.key >verify.out 2>&1
   rc=$?
   role=leader; [ "$node" = "$L" ] || role=follower
   sed "s/^/  [$role] /" verify.out

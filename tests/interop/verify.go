@@ -27,12 +27,15 @@
 //
 //	GOCACHE=/tmp/gocache GO111MODULE=off GOPATH=/usr/share/gocode \
 //	  go run verify.go -api http://127.0.0.1:PORT -vkeys demo/vkeys \
-//	  -ledger HEX -account HEX [-old a.note,b.note]
+//	  -ledger HEX -account HEX [-old a.note,b.note] [-key ISSUER.key]
 package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -79,6 +82,9 @@ func get(path, accept string) ([]byte, error) {
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
+	if signKey != nil {
+		signRequest(req)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
@@ -92,6 +98,44 @@ func get(path, accept string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
 	}
 	return b, nil
+}
+
+// ---- request signatures (spec/security.md), written here from RFC 9421
+// independently of credbank's C code: "@method" "@authority" "@path"
+// "@query", created/expires/nonce/keyid/alg ----
+
+var signKey ed25519.PrivateKey
+
+// loadKey reads a credbank key file:
+// PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>.
+func loadKey(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	parts := strings.SplitN(strings.TrimSpace(string(b)), "+", 5)
+	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
+		return nil, fmt.Errorf("%s: not a key file", path)
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(raw) != 33 || raw[0] != 1 {
+		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
+	}
+	return ed25519.NewKeyFromSeed(raw[1:]), nil
+}
+
+func signRequest(req *http.Request) {
+	created := time.Now().Unix()
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	pub := signKey.Public().(ed25519.PublicKey)
+	params := fmt.Sprintf(`("@method" "@authority" "@path" "@query");created=%d;expires=%d;nonce="%x";keyid="%x";alg="ed25519"`,
+		created, created+300, nonce, []byte(pub))
+	base := fmt.Sprintf("\"@method\": %s\n\"@authority\": %s\n\"@path\": %s\n\"@query\": ?%s\n\"@signature-params\": %s",
+		req.Method, req.URL.Host, req.URL.EscapedPath(), req.URL.RawQuery, params)
+	sig := ed25519.Sign(signKey, []byte(base))
+	req.Header.Set("Signature-Input", "cb="+params)
+	req.Header.Set("Signature", "cb=:"+base64.StdEncoding.EncodeToString(sig)+":")
 }
 
 func getJSON(path string, v interface{}) error {
@@ -602,7 +646,15 @@ func main() {
 	account := flag.String("account", "", "account id (hex) for the bundle")
 	oldNotes := flag.String("old", "", "comma-separated earlier checkpoint notes")
 	flag.StringVar(&api, "api", "", "node API URL (http://127.0.0.1:PORT)")
+	keyFile := flag.String("key", "", "key file to sign reads with (an issuer key)")
 	flag.Parse()
+	if *keyFile != "" {
+		k, err := loadKey(*keyFile)
+		if err != nil {
+			fatal("-key", err)
+		}
+		signKey = k
+	}
 	if !strings.HasPrefix(api, "http://127.0.0.1:") {
 		fmt.Fprintln(os.Stderr, "verify: -api must be http://127.0.0.1:PORT")
 		os.Exit(2)
