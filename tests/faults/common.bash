@@ -4,7 +4,19 @@
 # plus: a client load that logs every outcome, checkpoint collectors, and the
 # end-of-run history check (tests/faults/history.py).
 # Before sourcing: NAME. Arguments of the script: $1 = credbank.
+# Environment: CB_SEED (every random choice of a scenario — which node, when
+# to strike — derives from it; printed at the start, default 1), CB_FULL=1
+# (./scripts/test --full: long variants), CB_KEEP=1 (keep the temp dir).
+# Raft's own election timing is not under the seed: a rerun with the same
+# seed makes the same choices, not necessarily the same interleaving.
 set -u
+# FAULT_TIER=full before sourcing: a long scenario, run only with CB_FULL=1
+# (./scripts/test --full); otherwise it exits 77, which ctest reports as
+# skipped (SKIP_RETURN_CODE in CMakeLists.txt).
+if [ "${FAULT_TIER:-}" = full ] && [ "${CB_FULL:-0}" != 1 ]; then
+    echo "skip: faults/$NAME is a long scenario: it runs with ./scripts/test --full (CB_FULL=1)"
+    exit 77
+fi
 CB=${1:?path to credbank}
 CB=$(cd "$(dirname "$CB")" && pwd)/$(basename "$CB")
 BUILD=${CB_BUILD_DIR:-$(dirname "$CB")}
@@ -15,18 +27,39 @@ PASS=0; FAIL=0; KNOWN=0
 declare -A PID
 BGPIDS=()
 PYTHON=/usr/bin/python3; [ -x "$PYTHON" ] || PYTHON=python3
+FULL=${CB_FULL:-0}
+CB_SEED=${CB_SEED:-1}
+echo "     seed: CB_SEED=$CB_SEED (rerun: CB_SEED=$CB_SEED${FULL:+ CB_FULL=$FULL} bash $0 $*)"
+# rnd VAR N: VAR = the next number in 0..N-1 from the seeded generator (a
+# 64-bit LCG, Knuth's MMIX constants; top bits used). Sets a variable rather
+# than printing so that no $(...) subshell forks the generator's state.
+RNG_STATE=$(( (CB_SEED * 2862933555777941757 + 3037000493) & 0x7fffffffffffffff ))
+rnd() {
+    RNG_STATE=$(( (RNG_STATE * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff ))
+    printf -v "$1" '%d' $(( (RNG_STATE >> 31) % $2 ))
+}
+sleep_ms() { sleep "$(( $1 / 1000 )).$(printf '%03d' $(( $1 % 1000 )))"; }
+# rnd_pick VAR ITEM...: VAR = one of the items
+rnd_pick() { local _v=$1 _i; shift; rnd _i $#; _i=$((_i + 1)); printf -v "$_v" '%s' "${!_i}"; }
+# WRAP[i]: a command prefix for node i (env FAKETIME=..., strace ...). When
+# the prefix forks the node as its child (strace), set WRAP_FORKS[i]=1: PID[i]
+# is then the node itself and WPID[i] the wrapper, whose exit status is the
+# node's.
+declare -A WRAP WRAP_FORKS WPID
 cleanup() {
     exec 2>/dev/null # no "Killed" job notices after the summary
     for p in "${BGPIDS[@]}"; do kill "$p" 2>/dev/null; done
     for i in "${!PID[@]}"; do kill -CONT "${PID[$i]}" 2>/dev/null; kill -9 "${PID[$i]}" 2>/dev/null; done
+    for i in "${!WPID[@]}"; do kill -9 "${WPID[$i]}" 2>/dev/null; done
     wait 2>/dev/null
     type fault_cleanup >/dev/null 2>&1 && fault_cleanup
     if [ -n "${CB_KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-ok()    { PASS=$((PASS+1)); echo "ok   $*"; }
-bad()   { FAIL=$((FAIL+1)); echo "FAIL $*"; }
+T0_S=$SECONDS # the elapsed seconds lead each ok/FAIL line
+ok()    { PASS=$((PASS+1)); echo "ok   [$((SECONDS - T0_S))s] $*"; }
+bad()   { FAIL=$((FAIL+1)); echo "FAIL [$((SECONDS - T0_S))s] $*"; }
 known() { KNOWN=$((KNOWN+1)); echo "KNOWN: $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -42,10 +75,21 @@ PEERS=""
 for i in 1 2 3; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]}"; done
 start() {
     local i=$1
-    "$D" --dir "${DIR[$i]}" --key "$T/demo/keys/${names[$i]}.node.key" --name "${names[$i]}" \
+    ${WRAP[$i]:-} "$D" --dir "${DIR[$i]}" --key "$T/demo/keys/${names[$i]}.node.key" --name "${names[$i]}" \
         --genesis "$G" --id "$i" --raft "127.0.0.1:${RP[$i]}" --api "127.0.0.1:${AP[$i]}" \
         $PEERS >>"$T/n$i.log" 2>&1 &
     PID[$i]=$!
+    if [ -n "${WRAP_FORKS[$i]:-}" ]; then # the node is the wrapper's child
+        local w=$! c=""
+        WPID[$i]=$w
+        for _ in $(seq 200); do
+            c=$(ps -o pid= --ppid "$w" 2>/dev/null | head -1 | tr -d ' ')
+            [ -n "$c" ] && break; sleep 0.02
+        done
+        [ -n "$c" ] && PID[$i]=$c
+    else
+        unset "WPID[$i]"
+    fi
 }
 api() { echo "http://127.0.0.1:${AP[$1]}"; }
 status() { curl -s -m 1 "$(api $1)/v1/status"; }
@@ -56,7 +100,7 @@ leader() { # the node number of the ready leader, or nothing
         if [[ "$s" == *'"role":"leader"'* && "$s" == *'"ready":true'* ]]; then echo $i; return; fi
     done
 }
-wait_leader() { local t0=$SECONDS l; while [ $((SECONDS - t0)) -lt 10 ]; do l=$(leader "$@"); [ -n "$l" ] && { echo $l; return; }; sleep 0.02; done; }
+wait_leader() { local t0=$SECONDS l; while [ $((SECONDS - t0)) -lt ${LEADER_WAIT_S:-30} ]; do l=$(leader "$@"); [ -n "$l" ] && { echo $l; return; }; sleep 0.02; done; }
 sfield() { grep -o "\"$1\":[^,}]*" | head -1 | cut -d: -f2- | tr -d '"'; } # status field (scalar)
 sizeroot() { status $1 | grep -o '"size":[0-9]*,"root":"[0-9a-f]*"'; }
 converged() { # converged NODE... : same size and root on all
@@ -84,13 +128,17 @@ make_load() {
 
 # ---- the load: a loader submits its entries in order, one at a time,
 # following not_leader (several loaders may run side by side).
-# Every attempt is logged in $T/outcomes as "ms k node http outcome" with
-# outcome final (200 with final: acknowledged), failed (a definite refusal),
-# unknown (timeout, no answer, 503 unavailable, 504). Ids acknowledged final
-# go to $T/acked. An entry is retried (a retry answers as a duplicate) until
+# Every attempt is logged in $T/outcomes as "ms k node http outcome code
+# body..." with outcome final (200 with final: acknowledged), failed (a
+# definite refusal), unknown (timeout, no answer, 503 unavailable, 504), and
+# code the error code of the answer ("-" for final, "none" with no JSON
+# error: no answer). Ids acknowledged final go to $T/acked, "k id" to
+# $T/acked.k. An entry is retried (a retry answers as a duplicate) until
 # final, for at most LOAD_TRY_S seconds; it stops early when $T/stop exists.
+# LOAD_PACE_MS (default 0): a pause after each final answer, so that a
+# prepared load lasts on a fast machine.
 loader() { # loader FROM TO [NODE]: entries aFROM..aTO, in order
-    local from=$1 to=$2 k node=${3:-1} t0 code body out url i r=$T/lresp.$1
+    local from=$1 to=$2 k node=${3:-1} t0 code body out url i r=$T/lresp.$1 ecode id
     for k in $(seq "$from" "$to"); do
         [ -e "$T/stop" ] && break
         t0=$SECONDS
@@ -104,9 +152,13 @@ loader() { # loader FROM TO [NODE]: entries aFROM..aTO, in order
                 000*|503*|504*) out=unknown ;;
                 *) out=failed ;;
             esac
-            echo "$(now_ms) $k $node $code $out $(echo "$body" | head -c 160)" >> "$T/outcomes"
+            ecode=$(echo "$body" | sed -n 's/.*"error":"\([a-z_]*\)".*/\1/p')
+            [ $out = final ] && ecode=-
+            echo "$(now_ms) $k $node $code $out ${ecode:-none} $(echo "$body" | head -c 160)" >> "$T/outcomes"
             if [ $out = final ]; then
-                echo "$body" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' >> "$T/acked"
+                id=$(echo "$body" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+                echo "$id" >> "$T/acked"; echo "$k $id" >> "$T/acked.k"
+                [ "${LOAD_PACE_MS:-0}" -gt 0 ] && sleep_ms "$LOAD_PACE_MS"
                 break
             fi
             url=$(echo "$body" | sed -n 's/.*"leader":"\([^"]*\)".*/\1/p')
@@ -119,7 +171,7 @@ loader() { # loader FROM TO [NODE]: entries aFROM..aTO, in order
         done
     done
 }
-: > "$T/acked"; : > "$T/outcomes"
+: > "$T/acked"; : > "$T/acked.k"; : > "$T/outcomes"
 acked() { wc -l < "$T/acked" 2>/dev/null | tr -d ' '; }
 
 # ---- checkpoint collectors: every final checkpoint note a node serves ----
@@ -153,15 +205,111 @@ stop_all() {
     for i in "${!PID[@]}"; do
         for _ in $(seq 100); do kill -0 "${PID[$i]}" 2>/dev/null || break; sleep 0.05; done
         if kill -0 "${PID[$i]}" 2>/dev/null; then bad_="$bad_ node $i still running;"; kill -9 "${PID[$i]}"; fi
-        wait "${PID[$i]}" 2>/dev/null; rc=$?
+        wait "${WPID[$i]:-${PID[$i]}}" 2>/dev/null; rc=$?
         [ $rc -ge 128 ] && bad_="$bad_ node $i exit status $rc;"
-        unset "PID[$i]"
+        unset "PID[$i]" "WPID[$i]"
     done
     check "SIGTERM stops every node within 5 s, cleanly${bad_:+:$bad_}" test -z "$bad_"
 }
 
 # log_reports: no sanitizer report, crash, or unexpected fail-stop in the logs
 log_reports() { grep -h "runtime error\|AddressSanitizer\|LeakSanitizer\|UndefinedBehavior\|DIVERGED\|not a batch\|Segmentation\|Aborted" "$T"/n*.log; }
+
+# ---- faults, outcomes, losses, bundles: shared by every scenario ----
+FAULTS=0; LOST=0
+fault() { FAULTS=$((FAULTS+1)); echo "     fault $FAULTS at $(date -u +%T.%3N): $*"; }
+
+# kill9 NODE: SIGKILL (SIGCONT first, in case it is stopped) and reap it
+kill9() {
+    local i=$1
+    kill -CONT "${PID[$i]}" 2>/dev/null; kill -9 "${PID[$i]}" 2>/dev/null
+    wait "${WPID[$i]:-${PID[$i]}}" 2>/dev/null; unset "PID[$i]" "WPID[$i]"
+}
+
+# make_leader V NODE...: steers Raft leadership to node V by SIGSTOPping
+# whoever else leads until V wins an election (at most 8 rounds). Prints
+# nothing; returns 0 once V is the ready leader.
+make_leader() {
+    local v=$1 l n r; shift
+    for r in 1 2 3 4 5 6 7 8; do
+        l=$(wait_leader "$@"); [ "$l" = "$v" ] && return 0
+        [ -n "$l" ] || continue
+        kill -STOP "${PID[$l]}"
+        local rest=(); for n in "$@"; do [ "$n" != "$l" ] && rest+=($n); done
+        n=$(wait_leader "${rest[@]}")
+        kill -CONT "${PID[$l]}"
+        # the old leader steps down
+        for _ in $(seq 60); do [[ "$(status $l)" != *'"role":"leader"'* ]] && break; sleep 0.05; done
+        [ "$n" = "$v" ] && [ "$(leader "$@")" = "$v" ] && return 0
+    done
+    return 1
+}
+
+# load_summary: one line per run for the report. An operation is one
+# prepared entry the load tried; its outcome is its last attempt's:
+# acknowledged final, failed (a definite refusal, by code) or unknown.
+# Sets OPS ACKED FAILED UNKNOWN ATTEMPTS.
+load_summary() {
+    local codes
+    read -r OPS ACKED FAILED UNKNOWN ATTEMPTS codes < <(awk '
+        { n++; last[$2] = $5; lc[$2] = $6; if ($5 != "final") ac[$6]++ }
+        END { for (k in last) { o++; if (last[k] == "final") f++; else if (last[k] == "failed") { x++; fc[lc[k]]++ } else u++ }
+              s = ""; for (c in ac) s = s c ":" ac[c] ","
+              printf "%d %d %d %d %d %s\n", o, f, x, u, n, (s == "" ? "-" : s) }' "$T/outcomes")
+    echo "     load: $OPS operations ($ATTEMPTS attempts): $ACKED acknowledged final, $FAILED failed, $UNKNOWN unknown; non-final attempts by code: ${codes%,}"
+}
+
+# lost_check NODE...: every id acknowledged final is readable on each NODE
+# (GET /v1/ids/ID). Sets LOST (missing id x node pairs).
+lost_check() {
+    local i id
+    LOST=0
+    for i in "$@"; do
+        while read -r id; do
+            [ "$(curl -s -o /dev/null -w '%{http_code}' "$(api $i)/v1/ids/$id")" = 200 ] ||
+                { LOST=$((LOST+1)); echo "     node $i lacks $id"; }
+        done < "$T/acked"
+    done
+    check "every acknowledged final entry ($(acked)) is on nodes $* (missing: $LOST)" test "$LOST" = 0
+}
+
+# bundle_check NODE...: a learner account the load opened and that was
+# acknowledged final (chosen by the seed) is exported from every NODE with
+# `credbank export @a$k.cbe --node URL --key` (the request signed by the
+# learner's own key, spec/security.md); each bundle verifies offline
+# (`credbank verify --ledger HEX`, exit 0), and copies with one byte flipped
+# (BUNDLE_FLIPS positions, chosen by the seed) fail (exit 1).
+bundle_check() {
+    local i n idx line k hex pos rc f bad_="" flips=${BUNDLE_FLIPS:-4} j size
+    hex=$(cat "$T/demo/ledger-id" 2>/dev/null | tr -d ' \n')
+    n=$(wc -l < "$T/acked.k" | tr -d ' ')
+    if [ "$n" = 0 ]; then bad "bundle check: no account was acknowledged final"; return; fi
+    rnd idx "$n"; line=$(sed -n "$((idx + 1))p" "$T/acked.k"); k=${line%% *}
+    for i in "$@"; do
+        f=$T/bundle.n$i.cbx
+        if ! "$CB" export @"$T/load/a$k.cbe" --node "$(api $i)" --key "$T/load/l$k.key" -o "$f" >"$T/export.out" 2>&1; then
+            bad "export of account a$k from node $i: $(head -c 200 "$T/export.out")"; continue
+        fi
+        "$CB" verify "$f" --ledger "$hex" >"$T/verify.out" 2>&1; rc=$?
+        check "the bundle of a$k exported from node $i verifies offline (exit $rc)" test "$rc" = 0
+        [ "$rc" = 0 ] || { sed 's/^/     /' "$T/verify.out" | head -5; continue; }
+        size=$(stat -c %s "$f"); bad_=""
+        for j in $(seq "$flips"); do
+            rnd pos "$size"
+            "$PYTHON" -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[int(sys.argv[2])] ^= 1
+open(sys.argv[3], "wb").write(b)' "$f" "$pos" "$f.t"
+            "$CB" verify "$f.t" --ledger "$hex" >"$T/verify.out" 2>&1; rc=$?
+            [ "$rc" = 1 ] || bad_="$bad_ byte $pos: exit $rc;"
+        done
+        check "$flips copies of it with one byte flipped fail verification (exit 1)${bad_:+:$bad_}" test -z "$bad_"
+    done
+}
+
+# report: the scenario's figures, one line (after load_summary and lost_check)
+report() {
+    echo "REPORT $NAME seed=$CB_SEED full=$FULL ops=${OPS:-?} acked=${ACKED:-?} failed=${FAILED:-?} unknown=${UNKNOWN:-?} faults=$FAULTS lost=$LOST"
+}
 
 summary() {
     echo "faults/$NAME: $PASS passed, $FAIL failed${KNOWN:+, $KNOWN known}"

@@ -10,11 +10,14 @@ tlog-checkpoint:
   3. between successive final sizes, GET /v1/proof/consistency from API_URL
      verifies against the two notes' roots (RFC 9162 2.1.4.2);
   4. the Merkle tree hash of the node's leaves (GET /v1/entries, msgpack)
-     equals each note's root at its size.
+     equals each note's root at its size;
+  5. no signed entry appears twice among the leaves (retries after an
+     unknown outcome must deduplicate).
 Exit 0 when all hold; prints one line per finding."""
 import base64
 import hashlib
 import json
+import os
 import sys
 import urllib.request
 
@@ -70,18 +73,38 @@ def verify_consistency(first, second, fh, sh, proof):
     return fr == fh and sr == sh and sn == 0
 
 
+# Reads of the log are signed (spec/security.md): with CREDBANK_KEY when
+# set, else the demo's bank issuer key beside the notes ($T/demo/keys).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import httpsig  # noqa: E402
+
+SIGN_KEY = None
+
+
 def get(url, accept="application/json"):
-    req = urllib.request.Request(url, headers={"Accept": accept})
+    headers = {"Accept": accept}
+    if SIGN_KEY is not None:
+        headers.update(httpsig.sign_headers(SIGN_KEY, "GET", url))
+    req = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(req, timeout=10) as r:
         return r.read()
 
 
 def main():
+    global SIGN_KEY
     api = sys.argv[1]
+    key = os.environ.get("CREDBANK_KEY") or (
+        os.path.join(os.path.dirname(os.path.abspath(sys.argv[2])), "demo",
+                     "keys", "bank.issuer.key") if len(sys.argv) > 2 else "")
+    if key and os.path.exists(key):
+        SIGN_KEY = httpsig.load_key(key)
     bad = 0
     roots = {}  # size -> {root: [where]}
     notes = 0
     for path in sys.argv[2:]:
+        if not os.path.exists(path):  # an unmatched glob: nothing collected
+            continue
         for chunk in open(path, encoding="utf-8").read().split("=====\n"):
             if not chunk.strip():
                 continue
@@ -131,6 +154,10 @@ def main():
             mism += 1
     if mism:
         print(f"{mism} final roots differ from the tree of the node's leaves ({len(leaves)} leaves)")
+        bad += 1
+    dups = len(leaves) - len(set(leaves))
+    if dups:
+        print(f"{dups} leaves repeat an earlier leaf (an entry logged twice)")
         bad += 1
     print(f"{notes} notes, {len(sizes)} final sizes {sizes[0]}..{sizes[-1]}, "
           f"{proofs} consistency proofs verified, tree roots recomputed from "
