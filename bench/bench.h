@@ -21,6 +21,8 @@
 #include <credbank/crypto.h>
 #include <credbank/entry.h>
 #include <credbank/ledger.h>
+#include <credbank/log.h>
+#include <lmdb.h>
 
 #ifndef BENCH_NAME
 #error "define BENCH_NAME before including bench.h"
@@ -239,6 +241,145 @@ static inline void genesis(struct lg_ledger *l)
     memcpy(ledger_id, s.e.id, 32);
     lg_signed_release(&s);
     apply1(l, p, len, NULL);
+}
+/* ---- the realistic workload (bench_apply, bench_export, bench_scale) ----
+ * account.open of learner a (registrar bank, co-signed by the learner's key
+ * "learner-<a>"), a K-MOOC outcome.deposit by the university, its
+ * credit.recognize by the bank (optionally co-signed by the learner), and a
+ * provider policy.set: about 300-500 bytes signed each. */
+
+static inline uint8_t *bench_account_open(long a, size_t *len)
+{
+    struct cy_key learner;
+    char name[32], body[600], h[3][70];
+    snprintf(name, sizeof name, "learner-%ld", a);
+    key(&learner, name);
+    uint8_t pii[32];
+    cy_sha256(pii, name, strlen(name));
+    snprintf(body, sizeof body,
+             "{\"degree\":\"bachelor\",\"education\":{\"evidence\":"
+             "\"%s\",\"level\":\"high_school\"},\"fee_exempt\":false,"
+             "\"learner_key\":\"%s\",\"major\":\"computer science\","
+             "\"pii\":\"%s\"}",
+             hexs(pii, h[0]), hexs(learner.pk, h[1]), hexs(pii, h[2]));
+    const struct cy_key *co[] = {&learner};
+    uint8_t *p = build(LG_T_ACCOUNT_OPEN, &bank, NULL, NULL, body, co, 1,
+                       len);
+    cy_key_wipe(&learner);
+    return p;
+}
+
+static inline uint8_t *bench_deposit(const uint8_t acct[32], long i, size_t *len)
+{
+    char body[600], h[70];
+    uint8_t ev[32];
+    cy_sha256(ev, &i, sizeof i);
+    snprintf(body, sizeof body,
+             "{\"attendance\":95,\"compatible\":true,\"course\":"
+             "\"CS%ld Data structures and algorithms\",\"credits\":3,"
+             "\"evidence\":\"%s\",\"grade\":91,\"source\":\"mooc\","
+             "\"term\":\"2024Q3\",\"title\":\"Data structures, "
+             "algorithms and their analysis (K-MOOC)\"}",
+             i, hexs(ev, h));
+    return build(LG_T_OUTCOME_DEPOSIT, &uni, acct, NULL, body, NULL, 0, len);
+}
+
+/* The recognition of deposit dep (bytes p, len) of learner a's account. */
+static inline uint8_t *bench_recognize(const uint8_t acct[32], long a, const uint8_t *dp,
+                          size_t dlen, int cosigned, size_t *len)
+{
+    struct lg_signed s;
+    struct cb_err err = {0, ""};
+    lg_signed_init(&s);
+    if (lg_signed_decode(&s, dp, dlen, &err) != 0)
+        die("decode", err.code, err.msg);
+    uint8_t dep[32];
+    memcpy(dep, s.e.id, 32);
+    lg_signed_release(&s);
+    struct cy_key learner;
+    const struct cy_key *co[] = {&learner};
+    if (cosigned) {
+        char lname[32];
+        snprintf(lname, sizeof lname, "learner-%ld", a);
+        key(&learner, lname);
+    }
+    uint8_t *p = build(LG_T_CREDIT_RECOGNIZE, &bank, acct, dep,
+                       "{\"class\":\"major\",\"credits\":3,\"term\":"
+                       "\"2024Q4\"}", co, cosigned ? 1 : 0, len);
+    if (cosigned)
+        cy_key_wipe(&learner);
+    return p;
+}
+
+static inline uint8_t *bench_policy_set(long i, size_t *len)
+{
+    char body[300];
+    snprintf(body, sizeof body,
+             "{\"policy\":{\"sources\":{\"self_study_exam\":{\"max_credits\":"
+             "%ld}}},\"scope\":\"provider\"}", 10 + i % 50);
+    return build(LG_T_POLICY_SET, &prov, NULL, NULL, body, NULL, 0, len);
+}
+
+/* ---- a final checkpoint: the bank's node seals, two nodes cosign ----
+ * bench_entry_at: entry index's id (id may be NULL) and a copy of its bytes
+ * (copy may be NULL). */
+/* ---- seal and cosigns (as bench_export) ---- */
+static inline void bench_entry_at(struct lg_ledger *l, uint64_t index, uint8_t id[32],
+                        uint8_t **copy, size_t *copy_len)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(lg_ledger_env(l), NULL, MDB_RDONLY, &txn) != 0)
+        die("txn", CB_EIO, NULL);
+    const uint8_t *p;
+    size_t len;
+    struct lg_signed s;
+    lg_signed_init(&s);
+    if (lg_log_get(lg_ledger_log(l), txn, index, &p, &len) != 0 ||
+        lg_signed_decode(&s, p, len, NULL) != 0)
+        die("entry id", CB_ECORRUPT, NULL);
+    if (id != NULL)
+        memcpy(id, s.e.id, 32);
+    if (copy != NULL) {
+        *copy = malloc(len);
+        memcpy(*copy, p, len);
+        *copy_len = len;
+    }
+    lg_signed_release(&s);
+    mdb_txn_abort(txn);
+}
+
+static inline void bench_cosign(struct lg_ledger *l, uint64_t at, const struct cy_key *node)
+{
+    char text[512], body[256], hex[129];
+    size_t len;
+    uint8_t sig[64], id[32];
+    if (lg_checkpoint_body(l, at, text, sizeof text, &len) != 0)
+        die("checkpoint body", CB_ECORRUPT, NULL);
+    cy_sign(sig, text, len, node);
+    bench_entry_at(l, at, id, NULL, NULL);
+    cy_hex(hex, sig, 64);
+    snprintf(body, sizeof body, "{\"sig\":\"hex:%s\",\"size\":%llu}", hex,
+             (unsigned long long)at);
+    uint8_t *p = build(LG_T_COSIGN, node, NULL, id, body, NULL, 0, &len);
+    apply1(l, p, len, NULL);
+}
+
+static inline uint64_t bench_finalise(struct lg_ledger *l)
+{
+    struct lg_w w;
+    lg_w_init(&w);
+    int rv = lg_seal_body(l, &w);
+    if (rv != 0)
+        die("seal body", rv, NULL);
+    size_t len;
+    uint8_t *p = build_raw(ledger_id, LG_T_SEAL, atomic_fetch_add(&ts, 1) + 1,
+                           &bank_node, NULL, NULL, lg_w_data(&w),
+                           lg_w_len(&w), NULL, 0, &len);
+    lg_w_release(&w);
+    uint64_t at = apply1(l, p, len, NULL);
+    bench_cosign(l, at, &bank_node);
+    bench_cosign(l, at, &uni_node);
+    return at;
 }
 #endif /* BENCH_CONSORTIUM */
 

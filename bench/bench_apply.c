@@ -45,26 +45,11 @@ struct open_job {
 static void *open_thread(void *arg)
 {
     struct open_job *j = arg;
-    struct cy_key learner;
     for (long a = j->from; a < j->to; a++) {
-        char name[32], body[600], h[3][70];
-        snprintf(name, sizeof name, "learner-%ld", a);
-        key(&learner, name);
-        uint8_t pii[32];
-        cy_sha256(pii, name, strlen(name));
-        snprintf(body, sizeof body,
-                 "{\"degree\":\"bachelor\",\"education\":{\"evidence\":"
-                 "\"%s\",\"level\":\"high_school\"},\"fee_exempt\":false,"
-                 "\"learner_key\":\"%s\",\"major\":\"computer science\","
-                 "\"pii\":\"%s\"}",
-                 hexs(pii, h[0]), hexs(learner.pk, h[1]), hexs(pii, h[2]));
-        const struct cy_key *co[] = {&learner};
         size_t len;
-        uint8_t *p = build(LG_T_ACCOUNT_OPEN, &bank, NULL, NULL, body, co, 1,
-                           &len);
+        uint8_t *p = bench_account_open(a, &len);
         j->out[a - j->base] = (struct lg_buf){p, len};
     }
-    cy_key_wipe(&learner);
     return NULL;
 }
 

@@ -49,50 +49,8 @@
 #include <credbank/ledger.h>
 #include <credbank/log.h>
 
-static uint8_t *account_open(long a, size_t *len)
-{
-    struct cy_key learner;
-    char name[32], body[600], h[3][70];
-    snprintf(name, sizeof name, "learner-%ld", a);
-    key(&learner, name);
-    uint8_t pii[32];
-    cy_sha256(pii, name, strlen(name));
-    snprintf(body, sizeof body,
-             "{\"degree\":\"bachelor\",\"education\":{\"evidence\":"
-             "\"%s\",\"level\":\"high_school\"},\"fee_exempt\":false,"
-             "\"learner_key\":\"%s\",\"major\":\"computer science\","
-             "\"pii\":\"%s\"}",
-             hexs(pii, h[0]), hexs(learner.pk, h[1]), hexs(pii, h[2]));
-    const struct cy_key *co[] = {&learner};
-    uint8_t *p = build(LG_T_ACCOUNT_OPEN, &bank, NULL, NULL, body, co, 1,
-                       len);
-    cy_key_wipe(&learner);
-    return p;
-}
 
-static uint8_t *deposit(const uint8_t acct[32], long i, size_t *len)
-{
-    char body[600], h[70];
-    uint8_t ev[32];
-    cy_sha256(ev, &i, sizeof i);
-    snprintf(body, sizeof body,
-             "{\"attendance\":95,\"compatible\":true,\"course\":"
-             "\"CS%ld Data structures and algorithms\",\"credits\":3,"
-             "\"evidence\":\"%s\",\"grade\":91,\"source\":\"mooc\","
-             "\"term\":\"2024Q3\",\"title\":\"Data structures, "
-             "algorithms and their analysis (K-MOOC)\"}",
-             i, hexs(ev, h));
-    return build(LG_T_OUTCOME_DEPOSIT, &uni, acct, NULL, body, NULL, 0, len);
-}
 
-static uint8_t *policy_set(long i, size_t *len)
-{
-    char body[300];
-    snprintf(body, sizeof body,
-             "{\"policy\":{\"sources\":{\"self_study_exam\":{\"max_credits\":"
-             "%ld}}},\"scope\":\"provider\"}", 10 + i % 50);
-    return build(LG_T_POLICY_SET, &prov, NULL, NULL, body, NULL, 0, len);
-}
 
 /* ---- the workload, signed on every core ---- */
 static uint8_t (*accts)[32];
@@ -112,12 +70,12 @@ static void *sign_thread(void *arg)
         size_t len;
         uint8_t *p;
         if (i % 100000 == 99999)
-            p = policy_set(i, &len);
+            p = bench_policy_set(i, &len);
         else if (i < first_size && (i % j->target_every) == 0 &&
                  i / j->target_every < ntarget - 1)
-            p = deposit(accts[0], i, &len);
+            p = bench_deposit(accts[0], i, &len);
         else
-            p = deposit(accts[1 + i % (naccounts - 1)], i, &len);
+            p = bench_deposit(accts[1 + i % (naccounts - 1)], i, &len);
         j->out[i - j->from] = (struct lg_buf){p, len};
     }
     return NULL;
@@ -142,56 +100,8 @@ static void apply_all(struct lg_ledger *l, struct lg_buf *b, long n,
     free(res);
 }
 
-/* ---- seal and cosigns ---- */
-static void entry_id_at(struct lg_ledger *l, uint64_t index, uint8_t id[32])
-{
-    MDB_txn *txn;
-    if (mdb_txn_begin(lg_ledger_env(l), NULL, MDB_RDONLY, &txn) != 0)
-        die("txn", CB_EIO, NULL);
-    const uint8_t *p;
-    size_t len;
-    struct lg_signed s;
-    lg_signed_init(&s);
-    if (lg_log_get(lg_ledger_log(l), txn, index, &p, &len) != 0 ||
-        lg_signed_decode(&s, p, len, NULL) != 0)
-        die("entry id", CB_ECORRUPT, NULL);
-    memcpy(id, s.e.id, 32);
-    lg_signed_release(&s);
-    mdb_txn_abort(txn);
-}
 
-static void cosign(struct lg_ledger *l, uint64_t at, const struct cy_key *node)
-{
-    char text[512], body[256], hex[129];
-    size_t len;
-    uint8_t sig[64], id[32];
-    if (lg_checkpoint_body(l, at, text, sizeof text, &len) != 0)
-        die("checkpoint body", CB_ECORRUPT, NULL);
-    cy_sign(sig, text, len, node);
-    entry_id_at(l, at, id);
-    cy_hex(hex, sig, 64);
-    snprintf(body, sizeof body, "{\"sig\":\"hex:%s\",\"size\":%llu}", hex,
-             (unsigned long long)at);
-    uint8_t *p = build(LG_T_COSIGN, node, NULL, id, body, NULL, 0, &len);
-    apply1(l, p, len, NULL);
-}
 
-static uint64_t finalise(struct lg_ledger *l)
-{
-    struct lg_w w;
-    lg_w_init(&w);
-    int rv = lg_seal_body(l, &w);
-    if (rv != 0)
-        die("seal body", rv, NULL);
-    size_t len;
-    uint8_t *p = build_raw(ledger_id, LG_T_SEAL, atomic_fetch_add(&ts, 1) + 1, &bank_node, NULL, NULL, lg_w_data(&w),
-                           lg_w_len(&w), NULL, 0, &len);
-    lg_w_release(&w);
-    uint64_t at = apply1(l, p, len, NULL);
-    cosign(l, at, &bank_node);
-    cosign(l, at, &uni_node);
-    return at;
-}
 
 /* Exports the target runs times: median and max in ms; *bytes the size. */
 static void time_export(struct lg_ledger *l, int runs, double *med,
@@ -331,7 +241,7 @@ int main(int argc, char **argv)
         if (lg_status(l, &st) != 0 || !st.has_final)
             die("--reuse: no final checkpoint", CB_EINVAL, dir);
         accts = malloc(32);
-        entry_id_at(l, 1, accts[0]);
+        bench_entry_at(l, 1, accts[0], NULL, NULL);
         double med, max;
         size_t bytes;
         time_export(l, runs, &med, &max, &bytes, NULL, NULL);
@@ -349,7 +259,7 @@ int main(int argc, char **argv)
     struct lg_buf *bufs = malloc(sizeof *bufs * (size_t)naccounts);
     for (long a = 0; a < naccounts; a++) {
         size_t len;
-        uint8_t *p = account_open(a, &len);
+        uint8_t *p = bench_account_open(a, &len);
         bufs[a] = (struct lg_buf){p, len};
     }
     struct lg_result *res = malloc(sizeof *res * (size_t)naccounts);
@@ -409,7 +319,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "  %ld entries, %.0f s (%.0f s applying)\n",
                         done, now() - t0, t_apply);
         }
-        uint64_t S = finalise(l);
+        uint64_t S = bench_finalise(l);
         double build_s = now() - t0;
         double m1, x1, m2, x2;
         size_t bytes;
@@ -418,15 +328,15 @@ int main(int argc, char **argv)
          * account opens */
         for (int k = 0; k < 3; k++) {
             size_t len;
-            uint8_t *p = deposit(accts[0], -1 - post * 10 - k, &len);
+            uint8_t *p = bench_deposit(accts[0], -1 - post * 10 - k, &len);
             apply1(l, p, len, NULL);
-            p = deposit(accts[1 + (post * 7 + k) % (naccounts - 1)],
+            p = bench_deposit(accts[1 + (post * 7 + k) % (naccounts - 1)],
                         -5 - post * 10 - k, &len);
             apply1(l, p, len, NULL);
         }
         {
             size_t len;
-            uint8_t *p = account_open(naccounts + post, &len);
+            uint8_t *p = bench_account_open(naccounts + post, &len);
             apply1(l, p, len, NULL);
         }
         post++;

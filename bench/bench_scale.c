@@ -68,77 +68,9 @@
 
 /* ---- entries ---- */
 
-static uint8_t *account_open(long a, size_t *len)
-{
-    struct cy_key learner;
-    char name[32], body[600], h[3][70];
-    snprintf(name, sizeof name, "learner-%ld", a);
-    key(&learner, name);
-    uint8_t pii[32];
-    cy_sha256(pii, name, strlen(name));
-    snprintf(body, sizeof body,
-             "{\"degree\":\"bachelor\",\"education\":{\"evidence\":"
-             "\"%s\",\"level\":\"high_school\"},\"fee_exempt\":false,"
-             "\"learner_key\":\"%s\",\"major\":\"computer science\","
-             "\"pii\":\"%s\"}",
-             hexs(pii, h[0]), hexs(learner.pk, h[1]), hexs(pii, h[2]));
-    const struct cy_key *co[] = {&learner};
-    uint8_t *p = build(LG_T_ACCOUNT_OPEN, &bank, NULL, NULL, body, co, 1,
-                       len);
-    cy_key_wipe(&learner);
-    return p;
-}
 
-static uint8_t *deposit(const uint8_t acct[32], long i, size_t *len)
-{
-    char body[600], h[70];
-    uint8_t ev[32];
-    cy_sha256(ev, &i, sizeof i);
-    snprintf(body, sizeof body,
-             "{\"attendance\":95,\"compatible\":true,\"course\":"
-             "\"CS%ld Data structures and algorithms\",\"credits\":3,"
-             "\"evidence\":\"%s\",\"grade\":91,\"source\":\"mooc\","
-             "\"term\":\"2024Q3\",\"title\":\"Data structures, "
-             "algorithms and their analysis (K-MOOC)\"}",
-             i, hexs(ev, h));
-    return build(LG_T_OUTCOME_DEPOSIT, &uni, acct, NULL, body, NULL, 0, len);
-}
 
-/* The recognition of deposit dep (bytes p, len) of learner a's account. */
-static uint8_t *recognize(const uint8_t acct[32], long a, const uint8_t *dp,
-                          size_t dlen, int cosigned, size_t *len)
-{
-    struct lg_signed s;
-    struct cb_err err = {0, ""};
-    lg_signed_init(&s);
-    if (lg_signed_decode(&s, dp, dlen, &err) != 0)
-        die("decode", err.code, err.msg);
-    uint8_t dep[32];
-    memcpy(dep, s.e.id, 32);
-    lg_signed_release(&s);
-    struct cy_key learner;
-    const struct cy_key *co[] = {&learner};
-    if (cosigned) {
-        char lname[32];
-        snprintf(lname, sizeof lname, "learner-%ld", a);
-        key(&learner, lname);
-    }
-    uint8_t *p = build(LG_T_CREDIT_RECOGNIZE, &bank, acct, dep,
-                       "{\"class\":\"major\",\"credits\":3,\"term\":"
-                       "\"2024Q4\"}", co, cosigned ? 1 : 0, len);
-    if (cosigned)
-        cy_key_wipe(&learner);
-    return p;
-}
 
-static uint8_t *policy_set(long i, size_t *len)
-{
-    char body[300];
-    snprintf(body, sizeof body,
-             "{\"policy\":{\"sources\":{\"self_study_exam\":{\"max_credits\":"
-             "%ld}}},\"scope\":\"provider\"}", 10 + i % 50);
-    return build(LG_T_POLICY_SET, &prov, NULL, NULL, body, NULL, 0, len);
-}
 
 /* ---- the workload: units of one (account.open) or two entries ---- */
 static uint8_t (*accts)[32];
@@ -158,7 +90,7 @@ static int unit(enum phase ph, long k, struct lg_buf *out, long probe_accts,
     size_t l1, l2;
     uint8_t *p1, *p2;
     if (ph == PH_OPEN) {
-        p1 = account_open(k, &l1);
+        p1 = bench_account_open(k, &l1);
         out[0] = (struct lg_buf){p1, l1};
         m->entries++, m->sigs += 2, m->bytes += (long)l1;
         return 1;
@@ -167,18 +99,18 @@ static int unit(enum phase ph, long k, struct lg_buf *out, long probe_accts,
     if (ph == PH_BULK) {
         long rel = k - target_from;
         if (rel % 100000 == 99999) {
-            p1 = policy_set(k, &l1);
+            p1 = bench_policy_set(k, &l1);
             a = 1 + k % (naccounts - 1);
-            p2 = deposit(accts[a], k, &l2);
+            p2 = bench_deposit(accts[a], k, &l2);
             out[0] = (struct lg_buf){p1, l1};
             out[1] = (struct lg_buf){p2, l2};
             m->entries += 2, m->sigs += 2, m->bytes += (long)(l1 + l2);
             return 2;
         }
         if (rel % target_every == 0 && rel / target_every < ntarget - 1) {
-            p1 = deposit(accts[0], -1 - k, &l1);
+            p1 = bench_deposit(accts[0], -1 - k, &l1);
             a = 1 + k % (naccounts - 1);
-            p2 = deposit(accts[a], k, &l2);
+            p2 = bench_deposit(accts[a], k, &l2);
             out[0] = (struct lg_buf){p1, l1};
             out[1] = (struct lg_buf){p2, l2};
             m->entries += 2, m->sigs += 2, m->bytes += (long)(l1 + l2);
@@ -195,9 +127,9 @@ static int unit(enum phase ph, long k, struct lg_buf *out, long probe_accts,
         a = 1 + (long)(h % (uint64_t)(probe_accts - 1));
         k += ph == PH_PROBE ? 4000000000l : 3000000000l; /* distinct evidence */
     }
-    p1 = deposit(accts[a], k, &l1);
+    p1 = bench_deposit(accts[a], k, &l1);
     int cos = (int)(k & 1);
-    p2 = recognize(accts[a], a, p1, l1, cos, &l2);
+    p2 = bench_recognize(accts[a], a, p1, l1, cos, &l2);
     out[0] = (struct lg_buf){p1, l1};
     out[1] = (struct lg_buf){p2, l2};
     m->entries += 2, m->sigs += 2 + cos, m->bytes += (long)(l1 + l2);
@@ -369,64 +301,8 @@ static double timed_apply(struct lg_ledger *l, struct lg_buf *all, long n)
     return (double)n / secs;
 }
 
-/* ---- seal and cosigns (as bench_export) ---- */
-static void entry_id_at(struct lg_ledger *l, uint64_t index, uint8_t id[32],
-                        uint8_t **copy, size_t *copy_len)
-{
-    MDB_txn *txn;
-    if (mdb_txn_begin(lg_ledger_env(l), NULL, MDB_RDONLY, &txn) != 0)
-        die("txn", CB_EIO, NULL);
-    const uint8_t *p;
-    size_t len;
-    struct lg_signed s;
-    lg_signed_init(&s);
-    if (lg_log_get(lg_ledger_log(l), txn, index, &p, &len) != 0 ||
-        lg_signed_decode(&s, p, len, NULL) != 0)
-        die("entry id", CB_ECORRUPT, NULL);
-    if (id != NULL)
-        memcpy(id, s.e.id, 32);
-    if (copy != NULL) {
-        *copy = malloc(len);
-        memcpy(*copy, p, len);
-        *copy_len = len;
-    }
-    lg_signed_release(&s);
-    mdb_txn_abort(txn);
-}
 
-static void cosign(struct lg_ledger *l, uint64_t at, const struct cy_key *node)
-{
-    char text[512], body[256], hex[129];
-    size_t len;
-    uint8_t sig[64], id[32];
-    if (lg_checkpoint_body(l, at, text, sizeof text, &len) != 0)
-        die("checkpoint body", CB_ECORRUPT, NULL);
-    cy_sign(sig, text, len, node);
-    entry_id_at(l, at, id, NULL, NULL);
-    cy_hex(hex, sig, 64);
-    snprintf(body, sizeof body, "{\"sig\":\"hex:%s\",\"size\":%llu}", hex,
-             (unsigned long long)at);
-    uint8_t *p = build(LG_T_COSIGN, node, NULL, id, body, NULL, 0, &len);
-    apply1(l, p, len, NULL);
-}
 
-static uint64_t finalise(struct lg_ledger *l)
-{
-    struct lg_w w;
-    lg_w_init(&w);
-    int rv = lg_seal_body(l, &w);
-    if (rv != 0)
-        die("seal body", rv, NULL);
-    size_t len;
-    uint8_t *p = build_raw(ledger_id, LG_T_SEAL, atomic_fetch_add(&ts, 1) + 1,
-                           &bank_node, NULL, NULL, lg_w_data(&w),
-                           lg_w_len(&w), NULL, 0, &len);
-    lg_w_release(&w);
-    uint64_t at = apply1(l, p, len, NULL);
-    cosign(l, at, &bank_node);
-    cosign(l, at, &uni_node);
-    return at;
-}
 
 /* ---- reads ---- */
 static uint64_t rng = 88172645463325252ull;
@@ -612,7 +488,7 @@ int main(int argc, char **argv)
         die("status", CB_EIO, NULL);
     while ((long)st.size < nentries - probe - 3) {
         size_t len;
-        uint8_t *p = deposit(accts[1 + st.size % (naccounts - 1)],
+        uint8_t *p = bench_deposit(accts[1 + st.size % (naccounts - 1)],
                              5000000000l + (long)st.size, &len);
         apply1(l, p, len, NULL);
         if (lg_status(l, &st) != 0)
@@ -626,7 +502,7 @@ int main(int argc, char **argv)
     double r1 = timed_apply(l, pb, n1);
     /* 6. the seal */
     double ts0 = now();
-    uint64_t S = finalise(l);
+    uint64_t S = bench_finalise(l);
     double seal_ms = 1e3 * (now() - ts0);
     MDB_env *env = lg_ledger_env(l);
     if ((rv = mdb_env_sync(env, 1)) != 0)
@@ -787,7 +663,7 @@ int main(int argc, char **argv)
         mkdir(nodefiles, 0700);
         uint8_t *g;
         size_t glen;
-        entry_id_at(l, 0, NULL, &g, &glen);
+        bench_entry_at(l, 0, NULL, &g, &glen);
         snprintf(p, sizeof p, "%s/genesis.cbe", nodefiles);
         write_file(p, g, glen);
         free(g);
@@ -802,7 +678,7 @@ int main(int argc, char **argv)
         mkdir(p, 0700);
         for (int i = 0; i < extra; i++) {
             size_t len;
-            uint8_t *e = account_open(naccounts + 1000 + i, &len);
+            uint8_t *e = bench_account_open(naccounts + 1000 + i, &len);
             snprintf(p, sizeof p, "%s/extra/%05d.cbe", nodefiles, i);
             write_file(p, e, len);
             free(e);
