@@ -32,7 +32,9 @@ FT=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 make_load $N || { bad "prepare the load"; summary; exit 1; }
 
 rnd_pick V 1 2 3
-WRAP[$V]="env LD_PRELOAD=$FT FAKETIME=$SKEW DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1"
+# (in a sanitizer build the ASan runtime must come first unless told
+# otherwise: libfaketime is preloaded before it)
+WRAP[$V]="env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 LD_PRELOAD=$FT FAKETIME=$SKEW DONT_FAKE_MONOTONIC=1 FAKETIME_NO_CACHE=1"
 echo "     victim: node $V (to be the $SKEW_VICTIM), clock $SKEW"
 t_start=$(now_ms)
 others=(); for i in 1 2 3; do [ $i != $V ] && others+=($i); done
