@@ -58,6 +58,7 @@ int cli_genesis_body(const char *ctx, json_t *spec, const uint8_t author[32],
         char where[32];
         snprintf(where, sizeof where, "members[%zu]", i);
         if (!json_is_object(m)) {
+            rv = CLI_FAIL; /* not the previous member's result */
             cli_fail(ctx, CB_EJSON, "%s: expected an object", where);
             goto out;
         }

@@ -62,6 +62,12 @@ sed 's/"cosign_quorum": 2/"cosign_quorum": 2, "extra": 1/' genesis.json >extra.j
 expect "unknown key" 1 "extra" "$CB" genesis build extra.json --key bank.issuer.key -o bad.cbe
 sed 's/"node": "'"$uni_node_hex"'"/"node": "not-a-key"/' genesis.json >badkey.json
 expect "a bad key string" 1 "" "$CB" genesis build badkey.json --key bank.issuer.key -o bad.cbe
+# a member that is no object after a valid one (found by fuzz_genesis: the
+# valid member's result was returned, "success" with an empty body)
+python3 -c 'import json,sys; g=json.load(open("genesis.json")); g["members"].insert(1, 4000); json.dump(g, open("nonobj.json","w"))'
+rm -f bad.cbe
+expect "a member that is no object" 1 "malformed_json" "$CB" genesis build nonobj.json --key bank.issuer.key -o bad.cbe
+check "nothing written for it" test ! -e bad.cbe
 expect "missing --key" 2 "--key" "$CB" genesis build genesis.json -o bad.cbe
 expect "missing FILE" 2 "\(usage\)" "$CB" genesis build --key bank.issuer.key
 expect "unknown genesis subcommand" 2 "" "$CB" genesis frob
