@@ -59,6 +59,9 @@ static struct {
     bool removed;
     bool removed_logged;
     bool self_in_force;             /* as of the last refresh */
+    bool key_retired;               /* this node's key: a node key no longer
+                                     * in force (its member was removed, or
+                                     * the key rotated out) */
     uint64_t self_from_size;        /* ledger size when first seen so */
 
     /* leader: one change at a time */
@@ -160,8 +163,14 @@ static void refresh(bool force)
                     "(add the peer to every node's configuration)\n",
                     ms.unmapped[i]);
     }
+    /* A static peer has no member name: the ledger still knows its node
+     * key. Once that key is out of force its seals and cosigns are refused
+     * at apply, so it must behave as a removed member's node (step 3). */
+    struct lg_key_info ki;
+    ms.key_retired = lg_key_info(nd.l, nd.key.pk, &ki) == 0 &&
+                     ki.kind == LG_KEY_NODE && !ki.in_force;
     int self = self_index();
-    bool in = self < 0 || desired_idx((unsigned)self);
+    bool in = (self < 0 || desired_idx((unsigned)self)) && !ms.key_retired;
     if (in && !ms.self_in_force)
         ms.self_from_size = ms.loaded ? st.size : 0;
     ms.self_in_force = in;
@@ -319,10 +328,16 @@ static void reconcile(void)
         nd.failed || nd.diverged)
         return;
     int self = self_index();
-    if (self >= 0 && !desired_idx((unsigned)self)) {
-        /* our own member left: hand over; the next leader removes us */
-        snprintf(ms.step, sizeof ms.step, "this node's member %s is not in "
-                 "force: transferring leadership", nd.cfg.peers[self].member);
+    if ((self >= 0 && !desired_idx((unsigned)self)) || ms.key_retired) {
+        /* our own member left: hand over; the next leader removes us (a
+         * static peer stays a voter, but leads no more) */
+        if (self >= 0 && nd.cfg.peers[self].member[0])
+            snprintf(ms.step, sizeof ms.step, "this node's member %s is not "
+                     "in force: transferring leadership",
+                     nd.cfg.peers[self].member);
+        else
+            snprintf(ms.step, sizeof ms.step, "this node's key is no longer "
+                     "a node key in force: transferring leadership");
         if (raft_transfer(&nd.raft, &ms.transfer, 0, transfer_done) == 0) {
             ms.transfer_pending = true;
             fprintf(stderr, "credbankd: membership: %s\n", ms.step);
@@ -411,6 +426,7 @@ static void watch_self(void)
     if (in_conf)
         ms.seen_in_config = true;
     bool removed = (self >= 0 && ms.pstate[self] == PS_REMOVED) ||
+                   ms.key_retired ||
                    (ms.seen_in_config && !in_conf &&
                     nd.raft.configuration.n > 0);
     if (removed && !ms.removed_logged) {
@@ -419,7 +435,8 @@ static void watch_self(void)
                 "it takes no writes and cosigns nothing\n",
                 self >= 0 && ms.pstate[self] == PS_REMOVED
                     ? "its member is no longer in force"
-                    : "it is no longer in the Raft configuration");
+                : ms.key_retired ? "its node key is no longer in force"
+                                 : "it is no longer in the Raft configuration");
         /* it may never hear of their finality now: send the clients
          * elsewhere (a retry there answers as a duplicate) */
         nd_final_abort(CB_EUNAVAILABLE, "applied, but this node was removed "
