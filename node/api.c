@@ -750,10 +750,21 @@ static const char *role_name(void)
 
 static void get_status(h2o_req_t *req)
 {
+    /* A node that cannot read its ledger any more (LMDB refuses every
+     * transaction after a failed commit) still says what it is: the ledger
+     * fields are those of its last successful read, "ledger_readable"
+     * false, so an operator sees "failed" and its reason, not an error. */
+    static struct lg_status last;
+    static bool have_last;
     struct lg_status st;
-    if (lg_status(nd.l, &st) != 0) {
-        nd_reply_err(req, CB_EIO, "cannot read the ledger");
-        return;
+    bool readable = lg_status(nd.l, &st) == 0;
+    if (readable) {
+        last = st;
+        have_last = true;
+    } else if (have_last) {
+        st = last;
+    } else {
+        memset(&st, 0, sizeof st);
     }
     const char *leader = nd_leader_api();
     json_t *j = json_pack(
@@ -784,6 +795,7 @@ static void get_status(h2o_req_t *req)
         json_object_set_new(j, "catchup_deferred", json_integer(
                             (json_int_t)nd.cu.def_count));
     }
+    json_object_set_new(j, "ledger_readable", json_boolean(readable));
     if (nd.failed)
         json_object_set_new(j, "failed_reason", json_string(nd.failmsg));
     if (nd.diverged)

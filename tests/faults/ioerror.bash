@@ -19,7 +19,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 LOAD_TIMEOUT_S=${LOAD_TIMEOUT_S:-12}
 N=${IOERR_N:-60}; [ "$FULL" = 1 ] && N=${IOERR_N:-200}
 CALL=$IOERR_CALL; VICTIM=$IOERR_VICTIM
-make_load $N || { bad "prepare the load"; summary; exit 1; }
+# N for the continuous load, 10 more for the others' check below when the
+# load has already ended (the injection can strike late on a slow machine)
+make_load $((N + 10)) || { bad "prepare the load"; summary; exit 1; }
 
 # the victim is fixed before the start (the injection wraps the process):
 # node V runs under strace; for the leader case, leadership is steered to it
@@ -85,6 +87,10 @@ others=(); for i in 1 2 3; do [ $i != $V ] && others+=($i); done
 L2=$(wait_leader "${others[@]}")
 check "a ready leader among the others (node ${L2:-none})" test -n "$L2"
 a1=$(acked)
+if ! kill -0 $LP 2>/dev/null && [ -n "$L2" ]; then
+    echo "     (the load has ended: 10 more entries go to node $L2)"
+    loader $((N + 1)) $((N + 10)) $L2 & LP=$!; BGPIDS+=($LP)
+fi
 t0=$SECONDS; while [ "$(acked)" -lt $((a1 + 5)) ] && [ $((SECONDS - t0)) -lt 60 ] && kill -0 $LP 2>/dev/null; do sleep 0.05; done
 a2=$(acked)
 check "the two others keep making final entries ($a1 -> $a2)" test "$a2" -ge $((a1 + 5))
