@@ -20,6 +20,7 @@
  * Content-Length honoured when present, chunked answers refused).
  */
 #include "node.h"
+#include "tcplink.h"
 #include "transport.h"
 
 #include <inttypes.h>
@@ -291,7 +292,11 @@ int nd_http_get(const char *base_url, const char *path, const char *accept,
         rv = nd_tls_dial(&sa, timeout_ms, get_dialed, g);
         g->dialing = rv == 0;
     } else {
-        uv_tcp_init(&nd.loop, &g->tcp);
+        /* the socket now, so its options bound the SYN too (tcplink.h) */
+        if (uv_tcp_init_ex(&nd.loop, &g->tcp, AF_INET) == 0)
+            nd_tcplink_opts(&g->tcp);
+        else
+            uv_tcp_init(&nd.loop, &g->tcp);
         g->s = (uv_stream_t *)&g->tcp;
         rv = uv_tcp_connect(&g->conn, &g->tcp, (const struct sockaddr *)&sa,
                             get_connected);

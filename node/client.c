@@ -18,6 +18,7 @@
  * locally instead.
  */
 #include "node.h"
+#include "tcplink.h"
 #include "transport.h"
 
 #include <stdio.h>
@@ -285,7 +286,11 @@ static void attempt(struct client *c)
             return;
         }
     } else {
-        uv_tcp_init(&nd.loop, &c->tcp);
+        /* the socket now, so its options bound the SYN too (tcplink.h) */
+        if (uv_tcp_init_ex(&nd.loop, &c->tcp, AF_INET) == 0)
+            nd_tcplink_opts(&c->tcp);
+        else
+            uv_tcp_init(&nd.loop, &c->tcp);
         c->tcp.data = c;
         c->s = (uv_stream_t *)&c->tcp;
         c->tcp_open = true;

@@ -10,6 +10,7 @@
  * loop, then the ledger is closed.
  */
 #include "node.h"
+#include "tcplink.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -526,7 +527,7 @@ static int start_raft(const char *rdir, int join, uint64_t term)
 {
     struct nd_config *c = &nd.cfg;
     int rv = nd.cfg.tls ? nd_transport_init(&nd.transport, &nd.loop)
-                        : raft_uv_tcp_init(&nd.transport, &nd.loop);
+                        : nd_tcplink_init(&nd.transport, &nd.loop);
     if (rv != 0) {
         fprintf(stderr, "credbankd: raft transport: %s\n", raft_strerror(rv));
         return -1;
@@ -660,7 +661,7 @@ int main(int argc, char **argv)
     if (nd.cfg.tls)
         nd_transport_close(&nd.transport);
     else
-        raft_uv_tcp_close(&nd.transport);
+        nd_tcplink_close(&nd.transport);
     fprintf(stderr, "credbankd: stopped\n");
 out:
     free(nd.last_res);

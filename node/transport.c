@@ -27,8 +27,13 @@
  * server handshake (the client's key pinned), then the preamble read from
  * inside TLS, the claimed id checked against the key's member, then
  * raft's accept callback. A handshake not done within HS_TIMEOUT_MS fails.
+ *
+ * Every TCP socket here carries TCP_USER_TIMEOUT and keepalive (tcplink.h:
+ * a partition stalls a link instead of failing it): set before connect,
+ * so the SYN retries are bounded too, and right after accept.
  */
 #include "node.h"
+#include "tcplink.h"
 #include "tls.h"
 #include "transport.h"
 
@@ -680,7 +685,12 @@ static struct conn *conn_new(int kind, bool server)
         SSL_set_accept_state(c->ssl);
     else
         SSL_set_connect_state(c->ssl);
-    uv_tcp_init(&nd.loop, &c->tcp);
+    /* outbound: the socket now, so the options bound the SYN retries too
+     * (inbound: after uv_accept) */
+    if (server || uv_tcp_init_ex(&nd.loop, &c->tcp, AF_INET) != 0)
+        uv_tcp_init(&nd.loop, &c->tcp);
+    else
+        nd_tcplink_opts(&c->tcp);
     uv_tcp_nodelay(&c->tcp, 1);
     uv_timer_init(&nd.loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -756,6 +766,7 @@ static void on_accept(uv_stream_t *server, int status)
         conn_close(c, 0);
         return;
     }
+    nd_tcplink_opts(&c->tcp);
     struct sockaddr_storage ss;
     int len = sizeof ss;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 &&
