@@ -326,8 +326,32 @@ bool nd_catching_up(void)
     return cu.active;
 }
 
+/* The fetched chunk whose signatures the pool verifies (lg_prepare) while
+ * the chunk before it is applied on the loop and the next one is fetched:
+ * catch-up overlaps verification with rules and commit as bench_apply
+ * does, instead of fetch, verify, apply, one after the other. */
+static struct {
+    struct lg_prep *prep;               /* NULL: none */
+    struct lg_buf *e;                   /* into body */
+    uint8_t *body;
+    size_t n;
+    uint64_t from;                      /* ledger size it starts at */
+} ready;
+
+static void ready_drop(void)
+{
+    if (ready.prep != NULL)
+        lg_prep_free(ready.prep);
+    free(ready.e);
+    free(ready.body);
+    memset(&ready, 0, sizeof ready);
+}
+
+/* Drops what catch-up holds: the batches raft delivered meanwhile and the
+ * chunk not applied yet. */
 static void defer_free_all(void)
 {
+    ready_drop();
     while (cu.def_head != NULL) {
         struct nd_deferred *d = cu.def_head;
         cu.def_head = d->next;
@@ -543,6 +567,85 @@ static void cu_retry(const char *why)
     cu_schedule(cu.failures < 3 ? 0 : CU_RETRY_MS);
 }
 
+/* Where the next chunk starts: after the ready chunk, else at the ledger's
+ * size. */
+static uint64_t next_from(const struct lg_status *st)
+{
+    return ready.prep != NULL ? ready.from + ready.n : st->size;
+}
+
+/* Applies the ready chunk (its verification done or finishing on the
+ * pool). Returns false when catch-up stopped (failed, diverged) or must
+ * fetch that chunk again. */
+static bool ready_apply(void)
+{
+    if (ready.prep == NULL)
+        return true;
+    size_t n = ready.n;
+    uint64_t from = ready.from;
+    struct lg_status st;
+    if (lg_status(nd.l, &st) != 0) {
+        ready_drop();
+        cu_fail("catch-up: cannot read the ledger (at raft index %" PRIu64
+                ")", cu.target_index);
+        return false;
+    }
+    struct lg_result *res = calloc(n, sizeof *res);
+    if (st.size != from || res == NULL) {
+        free(res);
+        ready_drop();
+        cu_retry(res == NULL ? "out of memory" : "ledger moved");
+        return false;
+    }
+    uint64_t seq = from + n == cu.target_size ? cu.target_index : 0;
+    struct cb_err err = {0, ""};
+    bool replayed = false;
+    uint64_t t0 = uv_hrtime();
+    struct lg_prep *prep = ready.prep;
+    ready.prep = NULL;
+    int rv = lg_apply_prepared(nd.l, seq, prep, res, &replayed, &err);
+    uint64_t took = uv_hrtime() - t0;
+    apply_ns += took;
+    ready_drop();
+    /* lg_apply runs on the loop: adapt the chunk so that one apply stays
+     * near CU_APPLY_TARGET_NS (Raft heartbeats and the API wait meanwhile) */
+    if (n == chunk && took < CU_APPLY_TARGET_NS / 2 && chunk < CU_CHUNK_MAX)
+        chunk = chunk * 2 > CU_CHUNK_MAX ? CU_CHUNK_MAX : chunk * 2;
+    else if (took > CU_APPLY_TARGET_NS * 2 && chunk > CU_CHUNK_MIN)
+        chunk /= 2;
+    if (rv != 0) {
+        free(res);
+        fprintf(stderr, "credbankd: catch-up: apply failed: %s: %s\n",
+                cb_errname(rv), cb_errmsg(&err));
+        cu_fail("catch-up: apply failed at ledger size %" PRIu64, from);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].code != 0 || res[i].index != from + i) {
+            fprintf(stderr, "credbankd: catch-up: entry %" PRIu64 " from %s "
+                    "refused: %s: %s\n", from + i, cur.peer,
+                    cb_errname(res[i].code), res[i].msg);
+            free(res);
+            nd_diverge("catch-up: %s: an entry fetched from a peer was "
+                       "refused at ledger index %" PRIu64, "entry_refused",
+                       from + i);
+            cu.active = false;
+            defer_free_all();
+            return false;
+        }
+    }
+    free(res);
+    if (replayed) {
+        cu_fail("catch-up: the ledger had applied raft index %" PRIu64
+                " already but is behind its snapshot", seq);
+        return false;
+    }
+    cu.fetched += n;
+    return true;
+}
+
+static void cu_fetch(uint64_t from);
+
 static void cu_got(void *data, int status, const uint8_t *body, size_t len)
 {
     (void)data;
@@ -555,76 +658,65 @@ static void cu_got(void *data, int status, const uint8_t *body, size_t len)
         cu_retry(status ? "HTTP error" : "no answer");
         return;
     }
-    struct lg_buf *e = NULL;
-    size_t n = 0;
-    if (split_bins(body, len, &e, &n) != 0) {
-        cu_retry("not a msgpack array of bin");
-        return;
-    }
     struct lg_status st;
     if (lg_status(nd.l, &st) != 0) {
-        free(e);
         cu_fail("catch-up: cannot read the ledger (at raft index %" PRIu64
                 ")", cu.target_index);
         return;
     }
-    if (n == 0 || st.size != cur.from) {
-        free(e);
-        cu_retry(n == 0 ? "no entries (peer behind)" : "stale answer");
+    uint64_t from = next_from(&st);
+    if (cur.from != from) {
+        cu_retry("stale answer");
         return;
     }
-    if (n > cu.target_size - st.size)
-        n = (size_t)(cu.target_size - st.size);
-    uint64_t seq = st.size + n == cu.target_size ? cu.target_index : 0;
-    struct lg_result *res = calloc(n, sizeof *res);
-    if (res == NULL) {
-        free(e);
+    /* the body outlives this callback: the pool verifies it meanwhile */
+    uint8_t *copy = malloc(len ? len : 1);
+    struct lg_buf *e = NULL;
+    size_t n = 0;
+    if (copy == NULL) {
         cu_retry("out of memory");
         return;
     }
-    struct cb_err err = {0, ""};
-    bool replayed = false;
-    int rv = lg_apply(nd.l, seq, e, n, res, &replayed, &err);
-    uint64_t took = uv_hrtime() - t_got;
-    apply_ns += took;
-    /* lg_apply runs on the loop: adapt the chunk so that one apply stays
-     * near CU_APPLY_TARGET_NS (Raft heartbeats and the API wait meanwhile) */
-    if (n == chunk && took < CU_APPLY_TARGET_NS / 2 && chunk < CU_CHUNK_MAX)
-        chunk = chunk * 2 > CU_CHUNK_MAX ? CU_CHUNK_MAX : chunk * 2;
-    else if (took > CU_APPLY_TARGET_NS * 2 && chunk > CU_CHUNK_MIN)
-        chunk /= 2;
-    free(e);
-    if (rv != 0) {
-        free(res);
-        fprintf(stderr, "credbankd: catch-up: apply failed: %s: %s\n",
-                cb_errname(rv), cb_errmsg(&err));
-        cu_fail("catch-up: apply failed at ledger size %" PRIu64,
-                st.size);
+    memcpy(copy, body, len);
+    if (split_bins(copy, len, &e, &n) != 0) {
+        free(copy);
+        cu_retry("not a msgpack array of bin");
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (res[i].code != 0 || res[i].index != st.size + i) {
-            fprintf(stderr, "credbankd: catch-up: entry %" PRIu64 " from %s "
-                    "refused: %s: %s\n", st.size + i, cur.peer,
-                    cb_errname(res[i].code), res[i].msg);
-            free(res);
-            nd_diverge("catch-up: %s: an entry fetched from a peer was "
-                       "refused at ledger index %" PRIu64, "entry_refused",
-                       st.size + i);
-            cu.active = false;
-            defer_free_all();
-            return;
-        }
-    }
-    free(res);
-    if (replayed) {
-        cu_fail("catch-up: the ledger had applied raft index %" PRIu64
-                " already but is behind its snapshot", seq);
+    if (n == 0) {
+        free(e);
+        free(copy);
+        cu_retry("no entries (peer behind)");
         return;
     }
-    cu.fetched += n;
+    if (n > cu.target_size - from)
+        n = (size_t)(cu.target_size - from);
+    struct lg_prep *prep = NULL;
+    if (lg_prepare(nd.l, e, n, &prep) != 0) {
+        free(e);
+        free(copy);
+        cu_retry("out of memory");
+        return;
+    }
     cu.failures = 0;
-    cu_step();
+    /* the next GET goes out (its connect at least) before the chunk ahead
+     * of this one applies, while the pool verifies this one */
+    bool more = from + n < cu.target_size;
+    if (more)
+        cu_fetch(from + n);
+    if (!ready_apply()) {
+        lg_prep_free(prep);
+        free(e);
+        free(copy);
+        return;
+    }
+    ready.prep = prep;
+    ready.e = e;
+    ready.body = copy;
+    ready.n = n;
+    ready.from = from;
+    if (!more)
+        cu_step(); /* applies it and finishes */
 }
 
 static const char *pick_peer(void)
@@ -645,6 +737,31 @@ static const char *pick_peer(void)
     return NULL;
 }
 
+static void cu_fetch(uint64_t from)
+{
+    const char *peer = pick_peer();
+    if (peer == NULL) {
+        cu_fail("catch-up: no peer to fetch from (raft index %" PRIu64 ")",
+                cu.target_index);
+        return;
+    }
+    uint64_t limit = cu.target_size - from;
+    if (limit > chunk)
+        limit = chunk;
+    char path[96];
+    snprintf(path, sizeof path, "/v1/entries?from=%" PRIu64 "&limit=%" PRIu64,
+             from, limit);
+    cur.from = from;
+    cur.t_sent = uv_hrtime();
+    snprintf(cur.peer, sizeof cur.peer, "%s", peer);
+    if (nd_http_get(peer, path, "application/msgpack", CU_TIMEOUT_MS,
+                    CU_MAX_BODY, cu_got, NULL) != 0) {
+        cu_retry("cannot connect");
+        return;
+    }
+    cu.fetching = true;
+}
+
 static void cu_step(void)
 {
     if (!cu.active || cu.fetching || nd.closing || nd.failed || nd.diverged)
@@ -655,31 +772,24 @@ static void cu_step(void)
                 ")", cu.target_index);
         return;
     }
-    if (st.size >= cu.target_size) {
-        cu_finish(&st);
+    if (next_from(&st) >= cu.target_size) {
+        /* everything fetched: apply the last chunk, then check the root */
+        if (ready.prep != NULL) {
+            if (!ready_apply())
+                return;
+            if (lg_status(nd.l, &st) != 0) {
+                cu_fail("catch-up: cannot read the ledger (at raft index %"
+                        PRIu64 ")", cu.target_index);
+                return;
+            }
+        }
+        if (st.size >= cu.target_size)
+            cu_finish(&st);
+        else
+            cu_schedule(0);
         return;
     }
-    const char *peer = pick_peer();
-    if (peer == NULL) {
-        cu_fail("catch-up: no peer to fetch from (raft index %" PRIu64 ")",
-                cu.target_index);
-        return;
-    }
-    uint64_t limit = cu.target_size - st.size;
-    if (limit > chunk)
-        limit = chunk;
-    char path[96];
-    snprintf(path, sizeof path, "/v1/entries?from=%" PRIu64 "&limit=%" PRIu64,
-             st.size, limit);
-    cur.from = st.size;
-    cur.t_sent = uv_hrtime();
-    snprintf(cur.peer, sizeof cur.peer, "%s", peer);
-    if (nd_http_get(peer, path, "application/msgpack", CU_TIMEOUT_MS,
-                    CU_MAX_BODY, cu_got, NULL) != 0) {
-        cu_retry("cannot connect");
-        return;
-    }
-    cu.fetching = true;
+    cu_fetch(next_from(&st));
 }
 
 int nd_catchup_restore(uint64_t size, const uint8_t root[32], uint64_t index)
