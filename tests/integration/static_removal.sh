@@ -13,7 +13,6 @@ CB=$(cd "$(dirname "$CB")" && pwd)/$(basename "$CB")
 BUILD=${CB_BUILD_DIR:-$(dirname "$CB")}
 D=$BUILD/credbankd
 T=$(mktemp -d /tmp/cb-int-$NAME.XXXXXX)
-PASS=0; FAIL=0
 declare -A PID
 cleanup() {
     for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
@@ -23,36 +22,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-ok()   { PASS=$((PASS+1)); echo "ok   $*"; }
-bad()  { FAIL=$((FAIL+1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+# checks and node helpers (api, status, has, leader, wait_for, post,
+# submit, converged; member_keys, founders_genesis, founders_sign)
+. "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/nodes.bash"
 
 names=(x bank university provider)
 cd "$T" || exit 1
-for m in bank university provider; do
-    "$CB" keygen "$m" -o "$m.node.key" >"$m.node.vk" 2>/dev/null
-    "$CB" keygen "$m.issuer" -o "$m.key" >"$m.vk" 2>/dev/null
-done
-cat >genesis.json <<EOG
-{"members": [
-  {"name": "bank", "roles": ["registrar", "recognizer"],
-   "node": "$(cat bank.node.vk)", "issuers": ["$(cat bank.vk)"]},
-  {"name": "university", "roles": ["registrar", "recognizer", "provider"],
-   "node": "$(cat university.node.vk)", "issuers": ["$(cat university.vk)"]},
-  {"name": "provider", "roles": ["registrar", "provider"],
-   "node": "$(cat provider.node.vk)", "issuers": ["$(cat provider.vk)"]}],
- "governance_quorum": 0, "cosign_quorum": 0,
- "policy": {"fees": {"currency": "KRW", "account_open": 4000, "per_credit": 1000,
-                     "link_free_credits": 80},
-            "sources": {"mooc": {"min_grade": 60, "min_attendance": 80}},
-            "degrees": {"bachelor": {"total": 140, "major": 60, "general": 30}},
-            "seal_interval_ms": 20}}
-EOG
-"$CB" genesis build genesis.json --key bank.key -o genesis.cbe >/dev/null 2>&1 || { echo "genesis build failed"; exit 1; }
-for k in bank.node university university.node provider provider.node; do
-    "$CB" sign genesis.cbe --key "$k.key" >/dev/null 2>&1
-done
+member_keys bank university provider
+founders_genesis >genesis.json
+founders_sign || { echo "genesis build failed"; exit 1; }
 G=$T/genesis.cbe
 mkdir -p acc
 for k in $(seq 1 6); do
@@ -74,37 +52,6 @@ start() { # start NODE ELECTION_MS
         --metrics "127.0.0.1:${MP[$i]}" --election-ms "$2" $PEERS >>"$T/n$i.log" 2>&1 &
     PID[$i]=$!
 }
-api() { echo "http://127.0.0.1:${AP[$1]}"; }
-status() { curl -s -m 1 "$(api "$1")/v1/status"; }
-has() { status "$1" | grep -q "$2"; }
-leader() {
-    local i s
-    for i in "$@"; do
-        s=$(status "$i")
-        if [[ "$s" == *'"role":"leader"'* && "$s" == *'"ready":true'* ]]; then echo "$i"; return; fi
-    done
-}
-wait_for() { local n=$(( $1 * 20 )); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.05; done; return 1; }
-post() { # post NODE FILE -> "STATUS BODY"
-    curl -s -m 15 -o "$T/resp" -w '%{http_code}' -H 'Content-Type: application/msgpack' --data-binary @"$2" "$(api "$1")/v1/entries"
-    echo " $(cat "$T/resp")"
-}
-submit() { # submit FILE NODES...: to whoever leads, until final (10 s)
-    local f=$1 r="" l t0=$SECONDS; shift
-    while [ $((SECONDS - t0)) -lt 10 ]; do
-        l=$(leader "$@"); [ -z "$l" ] && { sleep 0.05; continue; }
-        r=$(post "$l" "$f")
-        if [[ "$r" == 200*final* ]]; then echo "$r"; return 0; fi
-        sleep 0.05
-    done
-    echo "$r"; return 1
-}
-sizeroot() { status "$1" | grep -o '"size":[0-9]*,"root":"[0-9a-f]*"'; }
-converged() {
-    local a b i; a=$(sizeroot "$1"); [ -n "$a" ] || return 1
-    for i in "$@"; do b=$(sizeroot "$i"); [ "$a" = "$b" ] || return 1; done
-}
-
 # node 1 (bank) has the shortest election timeout: it leads first
 start 1 300; start 2 1500; start 3 1500
 anyleader() { [ -n "$(leader 1 2 3)" ]; }
