@@ -951,10 +951,58 @@ static void flush_queue_not_leader(void)
 
 static unsigned ticks;
 
+/* Raft's own storage failing (faults/ioerror_raft). raft 0.15 reports a
+ * failed segment write (io_submit EIO on its O_DIRECT AIO) to no one: it
+ * marks its I/O errored and either turns unavailable at the next append
+ * (recvCb: it then drops every message) or, when the write was submitted
+ * from a completion callback, leaves the appends queued forever while it
+ * stays a follower; both store nothing more and look like a node that
+ * lags. The node fail-stops instead (failed with the reason in /v1/status,
+ * 503 to writes, reads still served, leadership handed over): when Raft is
+ * unavailable before raft_close, or when its I/O has an error message (set
+ * only on errors: cleared after raft_start) and no entry of its log has
+ * been stored for RAFT_STUCK_MS while some wait. */
+#define RAFT_STUCK_MS 5000
+static void raft_stopped(const char *what)
+{
+    if (nd.failed)
+        return;
+    const char *why = nd.io.errmsg[0] ? nd.io.errmsg : raft_errmsg(&nd.raft);
+    nd.failed = true;
+    snprintf(nd.failmsg, sizeof nd.failmsg, "%s (%s): %.160s", what,
+             nd.io.errmsg[0] ? "io_error" : "internal",
+             why[0] ? why : "no error message");
+    fprintf(stderr, "credbankd: FAIL-STOP: %s\n", nd.failmsg);
+}
+
+static void watch_raft_storage(int state)
+{
+    static raft_index stored;
+    static uint64_t since;
+    if (nd.closing || nd.raft.io == NULL)
+        return;
+    if (state == RAFT_UNAVAILABLE) {
+        raft_stopped("Raft stopped");
+        return;
+    }
+    uint64_t now = uv_now(&nd.loop);
+    if (raft_last_index(&nd.raft) <= nd.raft.last_stored ||
+        nd.raft.last_stored != stored || since == 0) {
+        stored = nd.raft.last_stored;
+        since = now;
+    } else if (nd.io.errmsg[0] && now - since >= RAFT_STUCK_MS) {
+        char what[96];
+        snprintf(what, sizeof what, "Raft's log stores nothing past index "
+                 "%llu", (unsigned long long)stored);
+        raft_stopped(what);
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     (void)t;
     int state = raft_state(&nd.raft);
+    watch_raft_storage(state);
     if (state == RAFT_LEADER) {
         if ((nd.failed || nd.diverged || nd_catching_up() || clock_bad) &&
             !transfer_started) {

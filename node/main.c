@@ -455,6 +455,30 @@ static void raft_closed(struct raft *r)
     uv_stop(&nd.loop);
 }
 
+/* raft 0.15 never calls raft_close back after a failed segment write (the
+ * failed append stays queued in its uv I/O; fsm.c watch_raft_storage): when
+ * Raft's I/O has reported an error (its errmsg, cleared after raft_start,
+ * is set), the close is given CLOSE_STUCK_MS, then the node exits without
+ * it, status 1. Raft has acknowledged only what it stored: leaving it
+ * unclosed is a crash to it, from which a restart recovers. A healthy
+ * node's close is waited for as before (checked again every second). */
+#define CLOSE_STUCK_MS 3000
+static uv_timer_t close_timer;
+static bool close_timer_on;     /* initialised (on the first signal) */
+static bool close_stuck;
+
+static void on_close_stuck(uv_timer_t *t)
+{
+    (void)t;
+    if (nd.io.errmsg[0] == '\0')
+        return;
+    fprintf(stderr, "credbankd: Raft's close did not complete in %d ms after "
+            "its I/O error (%s): exiting without it\n", CLOSE_STUCK_MS,
+            nd.io.errmsg);
+    close_stuck = true;
+    uv_stop(&nd.loop);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     (void)s;
@@ -467,6 +491,9 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&nd.sigint, NULL);
     nd_api_stop();
     nd_fsm_stop();
+    uv_timer_init(&nd.loop, &close_timer);
+    close_timer_on = true;
+    uv_timer_start(&close_timer, on_close_stuck, CLOSE_STUCK_MS, 1000);
     raft_close(&nd.raft, raft_closed);
 }
 
@@ -584,6 +611,7 @@ static int start_raft(const char *rdir, int join, uint64_t term)
         fprintf(stderr, "credbankd: raft_start: %s\n", raft_errmsg(&nd.raft));
         return -1;
     }
+    nd.io.errmsg[0] = '\0'; /* set again only by an error (fsm.c watches) */
     return 0;
 }
 
@@ -653,6 +681,12 @@ int main(int argc, char **argv)
             nd.cfg.tls ? " (TLS 1.3, pinned)" : "", nd.cfg.tls ? "s" : "",
             nd.cfg.api);
     uv_run(&nd.loop, UV_RUN_DEFAULT);
+    if (close_stuck) { /* Raft's I/O still holds its requests: leave it */
+        fprintf(stderr, "credbankd: stopped (Raft not closed)\n");
+        goto out;
+    }
+    if (close_timer_on)
+        uv_close((uv_handle_t *)&close_timer, NULL);
     /* checks still on the thread pool: let their callbacks free them */
     while (nd.checks_inflight > 0)
         uv_run(&nd.loop, UV_RUN_ONCE);

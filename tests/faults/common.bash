@@ -80,13 +80,16 @@ start() {
         $PEERS >>"$T/n$i.log" 2>&1 &
     PID[$i]=$!
     if [ -n "${WRAP_FORKS[$i]:-}" ]; then # the node is the wrapper's child
-        local w=$! c=""
+        # strace forks short-lived test children of its own before it forks
+        # the tracee, so the first child seen may not be the node: wait (at
+        # most 30 s) for a child that has exec'd credbankd
+        local w=$! c="" t0=$SECONDS
         WPID[$i]=$w
-        for _ in $(seq 200); do
-            c=$(ps -o pid= --ppid "$w" 2>/dev/null | head -1 | tr -d ' ')
+        while [ $((SECONDS - t0)) -lt 30 ] && kill -0 "$w" 2>/dev/null; do
+            c=$(ps -o pid=,comm= --ppid "$w" 2>/dev/null | awk -v d="$(basename "$D" | cut -c1-15)" '$2 == d { print $1; exit }')
             [ -n "$c" ] && break; sleep 0.02
         done
-        [ -n "$c" ] && PID[$i]=$c
+        if [ -n "$c" ]; then PID[$i]=$c; else echo "     (node $i: no credbankd child of the wrapper $w found)"; fi
     else
         unset "WPID[$i]"
     fi
@@ -266,7 +269,7 @@ lost_check() {
     LOST=0
     for i in "$@"; do
         while read -r id; do
-            [ "$(curl -s -o /dev/null -w '%{http_code}' "$(api $i)/v1/ids/$id")" = 200 ] ||
+            [ "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$(api $i)/v1/ids/$id")" = 200 ] ||
                 { LOST=$((LOST+1)); echo "     node $i lacks $id"; }
         done < "$T/acked"
     done
