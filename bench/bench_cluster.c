@@ -1144,9 +1144,11 @@ int main(int argc, char **argv)
                 met = r.rate >= 10000 ? "met" : "missed";
             } else if (mode == 1) {
                 double bound = vn / spe;
-                snprintf(t2, sizeof t2, "verify bound %.0f/s (%.0f/s with "
-                         "the pre-check verifying too)", bound, bound / 2);
-                snprintf(m2, sizeof m2, "%.0f%% of it", 100 * r.rate / bound);
+                snprintf(t2, sizeof t2, ">= 90%% of the verify bound %.0f/s "
+                         "(now %.0f%%; %.0f/s with the pre-check verifying "
+                         "too)", bound, 100 * r.rate / bound, bound / 2);
+                snprintf(m2, sizeof m2, "%s",
+                         r.rate >= 0.9 * bound ? "met" : "missed");
                 target = t2;
                 met = m2;
             }
