@@ -1133,7 +1133,7 @@ int main(int argc, char **argv)
                      r.exhausted ? ", clients ran out of entries" : "",
                      load);
             const char *target = "-", *met = "-";
-            char t2[96], m2[32];
+            char t2[160], m2[32];
             if (mode == 0 && clients >= 256) {
                 /* on one machine every entry is verified by the leader's
                  * pre-check and by the three applies */
