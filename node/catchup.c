@@ -399,6 +399,16 @@ static void cu_fail(const char *fmt, uint64_t index)
     defer_free_all();
 }
 
+/* The ledger's head into st; on failure catch-up fail-stops. */
+static int status_or_fail(struct lg_status *st)
+{
+    if (lg_status(nd.l, st) == 0)
+        return 0;
+    cu_fail("catch-up: cannot read the ledger (at raft index %" PRIu64 ")",
+            cu.target_index);
+    return -1;
+}
+
 /* The root of the local log at size into root; 0 or a CB_E* code. */
 static int local_root(uint64_t size, uint8_t root[32])
 {
@@ -584,12 +594,8 @@ static bool ready_apply(void)
     size_t n = ready.n;
     uint64_t from = ready.from;
     struct lg_status st;
-    if (lg_status(nd.l, &st) != 0) {
-        ready_drop();
-        cu_fail("catch-up: cannot read the ledger (at raft index %" PRIu64
-                ")", cu.target_index);
+    if (status_or_fail(&st) != 0) /* cu_fail drops the ready chunk */
         return false;
-    }
     struct lg_result *res = calloc(n, sizeof *res);
     if (st.size != from || res == NULL) {
         free(res);
@@ -659,11 +665,8 @@ static void cu_got(void *data, int status, const uint8_t *body, size_t len)
         return;
     }
     struct lg_status st;
-    if (lg_status(nd.l, &st) != 0) {
-        cu_fail("catch-up: cannot read the ledger (at raft index %" PRIu64
-                ")", cu.target_index);
+    if (status_or_fail(&st) != 0)
         return;
-    }
     uint64_t from = next_from(&st);
     if (cur.from != from) {
         cu_retry("stale answer");
@@ -767,21 +770,15 @@ static void cu_step(void)
     if (!cu.active || cu.fetching || nd.closing || nd.failed || nd.diverged)
         return;
     struct lg_status st;
-    if (lg_status(nd.l, &st) != 0) {
-        cu_fail("catch-up: cannot read the ledger (at raft index %" PRIu64
-                ")", cu.target_index);
+    if (status_or_fail(&st) != 0)
         return;
-    }
     if (next_from(&st) >= cu.target_size) {
         /* everything fetched: apply the last chunk, then check the root */
         if (ready.prep != NULL) {
             if (!ready_apply())
                 return;
-            if (lg_status(nd.l, &st) != 0) {
-                cu_fail("catch-up: cannot read the ledger (at raft index %"
-                        PRIu64 ")", cu.target_index);
+            if (status_or_fail(&st) != 0)
                 return;
-            }
         }
         if (st.size >= cu.target_size)
             cu_finish(&st);

@@ -16,15 +16,6 @@ D=$BUILD/credbankd
 T=$(mktemp -d /tmp/cb-int-$NAME.XXXXXX)
 # signed reads (spec/security.md): scurl KEYFILE curl-args... URL
 . "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/auth.bash"
-declare -A PID
-cleanup() {
-    for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
-    wait 2>/dev/null
-    [ -n "${KEEP:-}" ] && { echo "kept $T"; return; }
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 . "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/nodes.bash"
 

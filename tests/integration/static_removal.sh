@@ -13,15 +13,6 @@ CB=$(cd "$(dirname "$CB")" && pwd)/$(basename "$CB")
 BUILD=${CB_BUILD_DIR:-$(dirname "$CB")}
 D=$BUILD/credbankd
 T=$(mktemp -d /tmp/cb-int-$NAME.XXXXXX)
-declare -A PID
-cleanup() {
-    for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
-    wait 2>/dev/null
-    [ -n "${KEEP:-}" ] && { echo "kept $T"; return; }
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 # checks and node helpers (api, status, has, leader, wait_for, post,
 # submit, converged; member_keys, founders_genesis, founders_sign)
 . "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/nodes.bash"

@@ -1,7 +1,17 @@
 # Shared by the integration tests that run credbankd nodes on 127.0.0.1
 # (membership.sh, static_removal.sh): counters and checks, and helpers over
-# the nodes' APIs. Not a test itself. Before use: T (the test's temp dir)
-# and AP[i] (node i's API port).
+# the nodes' APIs. Not a test itself. Before sourcing: T (the test's temp
+# dir); then AP[i] (node i's API port) and PID[i] (node i's process, killed
+# at exit with T removed, unless KEEP is set).
+declare -A PID
+cleanup() {
+    for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
+    wait 2>/dev/null
+    [ -n "${KEEP:-}" ] && { echo "kept $T"; return; }
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 PASS=0; FAIL=0
 ok()   { PASS=$((PASS+1)); echo "ok   $*"; }
 bad()  { FAIL=$((FAIL+1)); echo "FAIL $*"; }
