@@ -10,6 +10,8 @@
  */
 #include "sm.h"
 
+#include <credbank/bundle.h>
+
 #include <string.h>
 
 static int sig_find(const struct sm_ctx *c, const uint8_t pk[32])
@@ -151,6 +153,19 @@ int sm_quorum_bounds(struct sm_ctx *c, uint64_t n)
         return SM_FAIL(c, CB_EQUORUMBOUNDS,
                        "cosign quorum %llu invalid for %llu members",
                        (unsigned long long)s, (unsigned long long)n);
+    /* A final checkpoint's note carries one signature line per cosign of
+     * the quorum, and a note holds at most LG_BUNDLE_NOTE_LINES (100, the
+     * limit of golang.org/x/mod/sumdb/note): beyond it no checkpoint could
+     * be verified. (The governance quorum needs no bound of its own: an
+     * explicit one is fixed at genesis, at most 64 members; the default
+     * one is at most 75 once the cosign quorum is bounded, so a member.add
+     * with the new member's two keys fits in LG_MAX_SIGS.) */
+    if (s > LG_BUNDLE_NOTE_LINES)
+        return SM_FAIL(c, CB_EQUORUMBOUNDS,
+                       "cosign quorum %llu for %llu members is above %d, "
+                       "the signature lines a checkpoint note may carry",
+                       (unsigned long long)s, (unsigned long long)n,
+                       LG_BUNDLE_NOTE_LINES);
     return 0;
 }
 

@@ -969,7 +969,7 @@ static void raft_stopped(const char *what)
         return;
     const char *why = nd.io.errmsg[0] ? nd.io.errmsg : raft_errmsg(&nd.raft);
     nd.failed = true;
-    snprintf(nd.failmsg, sizeof nd.failmsg, "%s (%s): %.160s", what,
+    snprintf(nd.failmsg, sizeof nd.failmsg, "%.64s (%s): %.160s", what,
              nd.io.errmsg[0] ? "io_error" : "internal",
              why[0] ? why : "no error message");
     fprintf(stderr, "credbankd: FAIL-STOP: %s\n", nd.failmsg);

@@ -49,6 +49,8 @@ struct fx_e {
     size_t nrefs;
     const char *body;
     const struct cy_key *signers[16];
+    const struct cy_key *const *more; /* nmore further signers after them */
+    size_t nmore;
     uint64_t ts;
     const uint8_t *ledger;
     const uint8_t *body_raw; /* canonical body bytes instead of body JSON */
@@ -108,13 +110,16 @@ static inline uint8_t *fx_build(struct fx *f, const struct fx_e *e,
         .body_len = lg_w_len(&body),
     };
     cr_assert_eq(lg_entry_encode(&entry, &spec), 0);
-    struct lg_sig sigs[17];
-    uint8_t raw[17][64];
-    size_t n = 0;
-    const struct cy_key *keys[17] = {e->author};
+    static struct lg_sig sigs[LG_MAX_SIGS];
+    static uint8_t raw[LG_MAX_SIGS][64];
+    const struct cy_key *keys[LG_MAX_SIGS + 1] = {e->author};
+    size_t nk = 1, n = 0;
     for (size_t i = 0; i < 16 && e->signers[i]; i++)
-        keys[i + 1] = e->signers[i];
-    for (size_t i = 0; i < 17 && keys[i]; i++) {
+        keys[nk++] = e->signers[i];
+    cr_assert_leq(nk + e->nmore, LG_MAX_SIGS, "fixture: too many signers");
+    for (size_t i = 0; i < e->nmore; i++)
+        keys[nk++] = e->more[i];
+    for (size_t i = 0; i < nk; i++) {
         cr_assert_eq(lg_entry_sign(raw[i], lg_w_data(&entry),
                                    lg_w_len(&entry), keys[i]), 0);
         sigs[n].pk = keys[i]->pk;

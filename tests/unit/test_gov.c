@@ -415,3 +415,68 @@ Test(gov, same_entries_same_roots)
     fx_teardown(&g);
     fx_teardown(&h);
 }
+
+/* The cosign quorum is bounded by the checkpoint note: a final note carries
+ * one signature line per cosign of the quorum, and a note holds at most 100
+ * (LG_BUNDLE_NOTE_LINES; golang.org/x/mod/sumdb/note refuses more), so a
+ * membership whose cosign quorum would pass 100 could never make a
+ * checkpoint that a verifier accepts. With the default quorums (0 at
+ * genesis) that is n = 150 (floor(2n/3)+1 = 101): members 4 to 149 join,
+ * the 150th is refused. */
+Test(gov_large, cosign_quorum_stays_within_a_note)
+{
+    struct fx *x = &f;
+    fx_open(x);
+    char body[4096];
+    const char *demo = fx_genesis_body(x);
+    const char *q = "\"cosign_quorum\":2,\"governance_quorum\":2,";
+    const char *at = strstr(demo, q);
+    cr_assert_not_null(at);
+    snprintf(body, sizeof body, "%.*s\"cosign_quorum\":0,"
+             "\"governance_quorum\":0,%s", (int)(at - demo), demo,
+             at + strlen(q));
+    uint8_t id[32];
+    fx_ok(x, &(struct fx_e){.type = LG_T_GENESIS, .author = &x->bank,
+                            .body = body,
+                            .signers = {&x->bank_node, &x->uni, &x->uni_node,
+                                        &x->prov, &x->prov_node}}, id);
+    memcpy(x->ledger, id, 32);
+
+    static struct cy_key issuer[151], node[151];
+    static const struct cy_key *more[LG_MAX_SIGS];
+    issuer[1] = x->bank;
+    issuer[2] = x->uni;
+    issuer[3] = x->prov;
+    for (unsigned n = 3; n < 150; n++) { /* n members in force */
+        unsigned m = n + 1;
+        char name[32], nname[40];
+        snprintf(name, sizeof name, "member-%u", m);
+        snprintf(nname, sizeof nname, "member-%u-node", m);
+        fx_key(&issuer[m], name);
+        fx_key(&node[m], nname);
+        size_t k = 0;
+        for (unsigned i = 2; i <= n / 2 + 1; i++) /* the quorum, bank first */
+            more[k++] = &issuer[i];
+        more[k++] = &issuer[m];
+        more[k++] = &node[m];
+        struct lg_result r;
+        int rv = fx_submit(x, &(struct fx_e){
+                     .type = LG_T_MEMBER_ADD, .author = &x->bank,
+                     .body = member_body(&issuer[m], &node[m], name),
+                     .more = more, .nmore = k}, &r);
+        if (m < 150) {
+            cr_assert_eq(rv, 0, "member %u: %s", m, r.msg);
+        } else {
+            cr_assert_eq(rv, CB_EQUORUMBOUNDS, "member %u: %s: %s", m,
+                         cb_errname(rv), r.msg);
+            cr_assert_not_null(strstr(r.msg, "cosign quorum 101"), "%s",
+                               r.msg);
+        }
+    }
+    struct lg_status st;
+    cr_assert_eq(lg_status(x->l, &st), 0);
+    cr_assert_eq(st.members, 149);
+    cr_assert_eq(st.cosign_quorum, 100);
+    cr_assert_eq(st.governance_quorum, 75);
+    fx_teardown(x);
+}
