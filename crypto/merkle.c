@@ -25,6 +25,10 @@
  */
 #include <credbank/merkle.h>
 
+#include <stdlib.h>
+
+#include <sodium.h>
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -32,13 +36,8 @@
 
 void cy_leaf_hash(cy_hash out, const void *leaf, size_t len)
 {
-    struct cy_sha256 h;
-    uint8_t zero = 0;
-    cy_sha256_init(&h);
-    cy_sha256_update(&h, &zero, 1);
-    if (len > 0)
-        cy_sha256_update(&h, leaf, len);
-    cy_sha256_final(&h, out);
+    static const uint8_t zero = 0;
+    cy_sha256_2(out, &zero, 1, leaf, len);
 }
 
 void cy_node_hash(cy_hash out, const cy_hash left, const cy_hash right)
@@ -254,8 +253,112 @@ int cy_consistency_proof(cy_hash proof[CY_PROOF_MAX], size_t *np, uint64_t m,
     return rv;
 }
 
+/* ---- node-hash memo ---- */
+
+/* One remembered node hash: SHA-256(0x01 || in) = out. gen says which
+ * clearing it belongs to (a slot of an older one is free). */
+struct memo_slot {
+    uint8_t in[64];
+    cy_hash out;
+    uint32_t gen;
+};
+
+struct cy_node_memo {
+    struct memo_slot *slot;
+    size_t mask;    /* capacity - 1, capacity a power of two */
+    size_t used;    /* slots of this generation */
+    uint32_t gen;
+    uint64_t seed;  /* random: proof hashes come from whoever made the
+                     * bundle, so bucket positions must not be theirs */
+};
+
+/* Probes per lookup: bounds the work a crafted run of colliding inputs can
+ * cause (past it the hash is simply computed). */
+#define MEMO_PROBES 8
+
+int cy_node_memo_new(struct cy_node_memo **out, size_t capacity)
+{
+    size_t cap = 16;
+    while (cap < capacity && cap < ((size_t)1 << 24))
+        cap <<= 1;
+    struct cy_node_memo *m = calloc(1, sizeof *m);
+    if (m == NULL || (m->slot = calloc(cap, sizeof *m->slot)) == NULL) {
+        free(m);
+        return CB_ENOMEM;
+    }
+    m->mask = cap - 1;
+    m->gen = 1;
+    randombytes_buf(&m->seed, sizeof m->seed);
+    *out = m;
+    return 0;
+}
+
+void cy_node_memo_free(struct cy_node_memo *m)
+{
+    if (m == NULL)
+        return;
+    free(m->slot);
+    free(m);
+}
+
+void cy_node_memo_clear(struct cy_node_memo *m)
+{
+    if (++m->gen == 0) { /* wrapped: every slot's gen may look current */
+        memset(m->slot, 0, (m->mask + 1) * sizeof *m->slot);
+        m->gen = 1;
+    }
+    m->used = 0;
+}
+
+void cy_node_hash_memo(struct cy_node_memo *m, cy_hash out,
+                       const cy_hash left, const cy_hash right)
+{
+    if (m == NULL) {
+        cy_node_hash(out, left, right);
+        return;
+    }
+    uint8_t in[64];
+    memcpy(in, left, 32);
+    memcpy(in + 32, right, 32);
+    uint64_t a, b;
+    memcpy(&a, in, 8);
+    memcpy(&b, in + 32, 8);
+    /* Fibonacci hashing of the seeded words: the high bits of the product */
+    uint64_t h = ((a ^ m->seed) + b * 0x9e3779b97f4a7c15ull) *
+                 0xbf58476d1ce4e5b9ull;
+    size_t i = (size_t)(h >> 32);
+    struct memo_slot *free_slot = NULL;
+    for (unsigned p = 0; p < MEMO_PROBES; p++, i++) {
+        struct memo_slot *s = &m->slot[i & m->mask];
+        if (s->gen != m->gen) {
+            free_slot = s;
+            break;
+        }
+        if (memcmp(s->in, in, 64) == 0) {
+            memcpy(out, s->out, 32);
+            return;
+        }
+    }
+    cy_node_hash(out, in, in + 32);
+    /* at most half full: lookups of absent inputs stay short */
+    if (free_slot != NULL && 2 * m->used < m->mask + 1) {
+        memcpy(free_slot->in, in, 64);
+        memcpy(free_slot->out, out, 32);
+        free_slot->gen = m->gen;
+        m->used++;
+    }
+}
+
 int cy_inclusion_verify(const cy_hash leaf, uint64_t index, uint64_t size,
                         const cy_hash *proof, size_t n, const cy_hash root)
+{
+    return cy_inclusion_verify_memo(NULL, leaf, index, size, proof, n, root);
+}
+
+int cy_inclusion_verify_memo(struct cy_node_memo *m, const cy_hash leaf,
+                             uint64_t index, uint64_t size,
+                             const cy_hash *proof, size_t n,
+                             const cy_hash root)
 {
     /* RFC 9162 2.1.3.2 */
     if (index >= size)
@@ -267,13 +370,13 @@ int cy_inclusion_verify(const cy_hash leaf, uint64_t index, uint64_t size,
         if (sn == 0)
             return CB_EVALUE;
         if ((fn & 1) || fn == sn) {
-            cy_node_hash(r, proof[i], r);
+            cy_node_hash_memo(m, r, proof[i], r);
             while (!(fn & 1) && fn != 0) {
                 fn >>= 1;
                 sn >>= 1;
             }
         } else {
-            cy_node_hash(r, r, proof[i]);
+            cy_node_hash_memo(m, r, r, proof[i]);
         }
         fn >>= 1;
         sn >>= 1;

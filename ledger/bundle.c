@@ -1139,6 +1139,17 @@ static int check_note_form(struct vctx *v)
     return 0;
 }
 
+/* A verifier: its scratch ledger and memo, kept between bundles. */
+struct lg_bundle_verifier {
+    struct lg_bundle_verify_opts opts;
+    char tmpdir[4096];
+    char dir[4200];            /* the scratch ledger's directory, or "" */
+    struct lg_ledger *rl;
+    size_t map;                /* its map size */
+    struct cy_node_memo *memo; /* the inclusion proofs' node hashes */
+    size_t memo_cap;
+};
+
 /* ---- 3. inclusion ---- */
 
 static int check_inclusion(struct vctx *v, const struct item *it)
@@ -1153,8 +1164,8 @@ static int check_inclusion(struct vctx *v, const struct item *it)
         return fail(v, LG_BR_INCLUSION, "%s: index not below the "
                                         "checkpoint's size %llu",
                     label(it, lb), (unsigned long long)size);
-    if (cy_inclusion_verify(it->leaf, it->index, size,
-                            (const cy_hash *)proof, n, v->root) != 0)
+    if (cy_inclusion_verify_memo(v->vf->memo, it->leaf, it->index, size,
+                                 (const cy_hash *)proof, n, v->root) != 0)
         return fail(v, LG_BR_INCLUSION, "%s: the inclusion proof does not "
                                         "verify against the checkpoint "
                                         "root",
@@ -1234,13 +1245,6 @@ static int check_governance(struct vctx *v)
 
 /* ---- 6. the replay ---- */
 
-struct lg_bundle_verifier {
-    struct lg_bundle_verify_opts opts;
-    char tmpdir[4096];
-    char dir[4200];            /* the scratch ledger's directory, or "" */
-    struct lg_ledger *rl;
-    size_t map;                /* its map size */
-};
 
 /* Closes and removes the scratch ledger, if any. */
 static int scratch_drop(struct lg_bundle_verifier *vf)
@@ -1327,6 +1331,7 @@ void lg_bundle_verifier_free(struct lg_bundle_verifier *vf)
     if (vf == NULL)
         return;
     scratch_drop(vf);
+    cy_node_memo_free(vf->memo);
     free(vf);
 }
 
@@ -1746,6 +1751,19 @@ int lg_bundle_verify_with(struct lg_bundle_verifier *vf, const uint8_t *buf,
     if ((rv = decode(v, buf, len)) != 0 || (rv = check_genesis(v)) != 0 ||
         (rv = check_note_form(v)) != 0)
         goto out;
+    /* The inclusion proofs share their upper nodes: a memo of node hashes
+     * (emptied per bundle; room for two per item) computes each once. */
+    size_t want = 4 * (v->ngov + v->nent + 1);
+    if (vf->memo != NULL && vf->memo_cap < want) {
+        cy_node_memo_free(vf->memo);
+        vf->memo = NULL;
+    }
+    if (vf->memo == NULL) {
+        if ((rv = cy_node_memo_new(&vf->memo, want)) != 0)
+            goto out;
+        vf->memo_cap = want;
+    }
+    cy_node_memo_clear(vf->memo);
     if ((rv = check_inclusion(v, &v->sealit)) != 0)
         goto out;
     for (size_t i = 0; i < v->ngov; i++)

@@ -31,11 +31,15 @@
 #define CY_VKEY_MAX (CY_NAME_MAX + 1 + 8 + 1 + 44 + 1)
 #define CY_SKEY_MAX (12 + CY_VKEY_MAX)
 
-/* Initialises libsodium; call once before anything else. */
+/* Initialises libsodium (and fetches OpenSSL's SHA-256); call once before
+ * anything else. */
 int cy_init(void);
 
 /* ---- hashing ---- */
 void cy_sha256(uint8_t out[CY_HASH_LEN], const void *data, size_t len);
+/* SHA-256 of a || b (one-shot speed for two parts, e.g. a prefix byte). */
+void cy_sha256_2(uint8_t out[CY_HASH_LEN], const void *a, size_t alen,
+                 const void *b, size_t blen);
 
 /* Incremental SHA-256; the storage is opaque (libsodium's state inside). */
 struct cy_sha256 {

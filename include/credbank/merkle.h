@@ -50,6 +50,27 @@ int cy_consistency_proof(cy_hash proof[CY_PROOF_MAX], size_t *np, uint64_t m,
 int cy_inclusion_verify(const cy_hash leaf, uint64_t index, uint64_t size,
                         const cy_hash *proof, size_t n, const cy_hash root);
 
+/* A memo of node hashes, for checking many proofs against one tree (a
+ * bundle's inclusion proofs share their upper nodes): each node hash
+ * computed is remembered by its input (left, right), so a repeated one
+ * costs a comparison instead of SHA-256. Being a memo of a pure function it
+ * changes no result. At most capacity/2 hashes are kept (capacity rounded
+ * up to a power of two, at most 2^24); lookups probe a bounded number of
+ * slots from a randomly seeded position, so crafted inputs cannot make it
+ * slower than computing. */
+struct cy_node_memo;
+int cy_node_memo_new(struct cy_node_memo **out, size_t capacity);
+void cy_node_memo_free(struct cy_node_memo *m);
+void cy_node_memo_clear(struct cy_node_memo *m); /* forgets all, O(1) */
+/* cy_node_hash through the memo (m NULL: no memo). out may alias. */
+void cy_node_hash_memo(struct cy_node_memo *m, cy_hash out,
+                       const cy_hash left, const cy_hash right);
+/* cy_inclusion_verify with its node hashes through m (NULL: none). */
+int cy_inclusion_verify_memo(struct cy_node_memo *m, const cy_hash leaf,
+                             uint64_t index, uint64_t size,
+                             const cy_hash *proof, size_t n,
+                             const cy_hash root);
+
 /* 0 when proof shows the tree of size m with root_m is a prefix of the tree
  * of size n with root_n; CB_EVALUE otherwise. */
 int cy_consistency_verify(uint64_t m, uint64_t n, const cy_hash root_m,

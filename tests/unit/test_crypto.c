@@ -97,6 +97,15 @@ Test(hash, sha256_vectors_one_shot_and_incremental)
 
         cy_sha256(got, m, n);
         cr_assert_arr_eq(got, want, CY_HASH_LEN, "vector %zu one-shot", i);
+        /* two parts (cy_sha256_2), split anywhere */
+        static const size_t cuts[] = {0, 1, 55, 56, 64, 65, 1000};
+        for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+            size_t a = cuts[c] < n ? cuts[c] : n;
+            memset(got, 0, sizeof got);
+            cy_sha256_2(got, m, a, m + a, n - a);
+            cr_assert_arr_eq(got, want, CY_HASH_LEN,
+                             "vector %zu in two parts at %zu", i, a);
+        }
 
         for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
             /* Byte-at-a-time over a megabyte is slow under ASan and tests

@@ -220,9 +220,22 @@ static void consistency(uint64_t m, uint64_t n, cy_hash proof[CY_PROOF_MAX],
                   (unsigned long long)n);
 }
 
+/* The inclusion checks run twice: directly, and through a node-hash memo
+ * shared by every check of the test (memo_g), which must change nothing. */
+static struct cy_node_memo *memo_g;
+static int incl(const cy_hash leaf, uint64_t i, uint64_t size,
+                const cy_hash *p, size_t n, const cy_hash root)
+{
+    int a = cy_inclusion_verify(leaf, i, size, p, n, root);
+    if (memo_g == NULL)
+        return a;
+    int b = cy_inclusion_verify_memo(memo_g, leaf, i, size, p, n, root);
+    cr_assert_eq(a, b, "memo changed the result for %llu in %llu",
+                 (unsigned long long)i, (unsigned long long)size);
+    return b;
+}
 #define INCL_OK(leaf, i, size, p, n, root) \
-    (cy_inclusion_verify((leaf), (i), (size), (const cy_hash *)(p), (n), \
-                         (root)) == 0)
+    (incl((leaf), (i), (size), (const cy_hash *)(p), (n), (root)) == 0)
 #define CONS_OK(m, n, rm, rn, p, np) \
     (cy_consistency_verify((m), (n), (rm), (rn), (const cy_hash *)(p), \
                            (np)) == 0)
@@ -341,7 +354,7 @@ Test(merkle, append_hashes_are_tlogs_stored_hashes_in_order)
                  CB_ERANGE);
 }
 
-Test(merkle, inclusion_proofs_match_tlog_and_verify)
+static void inclusion_vectors(void)
 {
     size_t i;
     json_t *v;
@@ -361,6 +374,45 @@ Test(merkle, inclusion_proofs_match_tlog_and_verify)
                   (unsigned long long)size);
     }
     cr_assert_gt(i, 1000);
+}
+
+Test(merkle, inclusion_proofs_match_tlog_and_verify)
+{
+    inclusion_vectors();
+}
+
+static void inclusion_mutants(void);
+
+Test(merkle, inclusion_through_a_memo_gives_the_same_answers)
+{
+    /* roomy: every node remembered; tiny: a full table (16 slots, 8 kept)
+     * and probes that give up; each also after a clear */
+    static const size_t caps[] = {1 << 16, 16};
+    for (size_t c = 0; c < 2; c++) {
+        cr_assert_eq(cy_node_memo_new(&memo_g, caps[c]), 0);
+        for (int round = 0; round < 2; round++) {
+            inclusion_vectors();
+            inclusion_mutants();
+            cy_node_memo_clear(memo_g);
+        }
+        cy_node_memo_free(memo_g);
+        memo_g = NULL;
+    }
+    /* the memo is a memo of cy_node_hash: equal outputs, also aliased */
+    struct cy_node_memo *m;
+    cr_assert_eq(cy_node_memo_new(&m, 64), 0);
+    for (size_t i = 0; i + 1 < 200; i++) {
+        cy_hash want, got, al;
+        cy_node_hash(want, leafh[i], leafh[i + 1]);
+        for (int twice = 0; twice < 2; twice++) {
+            cy_node_hash_memo(m, got, leafh[i], leafh[i + 1]);
+            cr_assert_arr_eq(got, want, 32, "node %zu", i);
+            memcpy(al, leafh[i], 32);
+            cy_node_hash_memo(m, al, al, leafh[i + 1]);
+            cr_assert_arr_eq(al, want, 32, "aliased node %zu", i);
+        }
+    }
+    cy_node_memo_free(m);
 }
 
 Test(merkle, consistency_proofs_match_tlog_and_verify)
@@ -412,7 +464,7 @@ Test(merkle, every_small_proof_matches_rfc_definition)
 
 /* ---- properties ---- */
 
-Test(merkle, inclusion_proof_verifies_only_its_own_leaf_index_and_size)
+static void inclusion_mutants(void)
 {
     for (uint64_t size = 1; size <= 40; size++) {
         for (uint64_t index = 0; index < size; index++) {
@@ -479,6 +531,11 @@ Test(merkle, inclusion_proof_verifies_only_its_own_leaf_index_and_size)
             }
         }
     }
+}
+
+Test(merkle, inclusion_proof_verifies_only_its_own_leaf_index_and_size)
+{
+    inclusion_mutants();
 }
 
 Test(merkle, consistency_proof_verifies_only_its_own_sizes_and_roots)
