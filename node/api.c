@@ -9,6 +9,7 @@
  * answer is ever written to a freed request. spec/api.md is the reference.
  */
 #include "node.h"
+#include "transport.h"
 #include "apiparse.h"
 #include "fault.h"
 
@@ -31,6 +32,9 @@ static void reply_raw(h2o_req_t *req, int status, const char *type,
     req->res.reason = status == 200 ? "OK" : "Error";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
                    NULL, type, strlen(type));
+    /* a Content-Length rather than chunked: the nodes' own client keeps
+     * its link to the leader alive by it (client.c) */
+    req->res.content_length = len;
     h2o_send_inline(req, body, len);
 }
 
@@ -907,8 +911,33 @@ static void get_metrics(h2o_req_t *req)
     sb_printf(&b, "# TYPE credbank_seals_proposed_total counter\n"
               "credbank_seals_proposed_total %" PRIu64 "\n"
               "# TYPE credbank_cosigns_sent_total counter\n"
-              "credbank_cosigns_sent_total %" PRIu64 "\n",
-              nd.m.seals_proposed, nd.m.cosigns_sent);
+              "credbank_cosigns_sent_total %" PRIu64 "\n"
+              "# HELP credbank_cosign_links_total Connections that carried "
+              "cosigns to the leader: opened, or reused kept alive.\n"
+              "# TYPE credbank_cosign_links_total counter\n"
+              "credbank_cosign_links_total{how=\"opened\"} %" PRIu64 "\n"
+              "credbank_cosign_links_total{how=\"reused\"} %" PRIu64 "\n",
+              nd.m.seals_proposed, nd.m.cosigns_sent,
+              nd.m.cosign_links_opened, nd.m.cosign_links_reused);
+    if (nd.cfg.tls) {
+        struct nd_tls_stats ts;
+        nd_tls_stats(&ts);
+        sb_printf(&b, "# HELP credbank_tls_handshakes_total Node-to-node TLS "
+                  "links (Raft, and this node's HTTPS clients) by outcome: "
+                  "done (and pinned), pin_failure, failure; cut: closed "
+                  "when the peer's key left the members in force.\n"
+                  "# TYPE credbank_tls_handshakes_total counter\n"
+                  "credbank_tls_handshakes_total{outcome=\"done\"} %" PRIu64
+                  "\ncredbank_tls_handshakes_total{outcome=\"pin_failure\"} "
+                  "%" PRIu64 "\n"
+                  "credbank_tls_handshakes_total{outcome=\"failure\"} %" PRIu64
+                  "\n# TYPE credbank_tls_cut_total counter\n"
+                  "credbank_tls_cut_total %" PRIu64 "\n"
+                  "# TYPE credbank_tls_links gauge\n"
+                  "credbank_tls_links %u\n",
+                  ts.handshakes, ts.pin_failures, ts.failures, ts.cut,
+                  ts.open);
+    }
     sb_printf(&b, "# HELP credbank_catching_up 1 while the ledger is behind "
               "a Raft snapshot.\n# TYPE credbank_catching_up gauge\n"
               "credbank_catching_up %d\n"

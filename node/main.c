@@ -491,6 +491,7 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&nd.sigint, NULL);
     nd_api_stop();
     nd_fsm_stop();
+    nd_client_stop();
     uv_timer_init(&nd.loop, &close_timer);
     close_timer_on = true;
     uv_timer_start(&close_timer, on_close_stuck, CLOSE_STUCK_MS, 1000);

@@ -118,6 +118,7 @@ struct nd_metrics {
     uint64_t finality_buckets[ND_LAT_BUCKETS + 1];
     uint64_t rejections[ND_MAX_CODES];  /* by -(code - CB__FIRST) */
     uint64_t seals_proposed, cosigns_sent, cosigns_dropped;
+    uint64_t cosign_links_opened, cosign_links_reused; /* client.c */
 };
 
 /* A Raft batch that arrived while the ledger was catching up (catchup.c). */
@@ -270,6 +271,8 @@ int nd_http_get(const char *base_url, const char *path, const char *accept,
 
 /* client.c: POSTs a cosign to the leader, following not_leader answers. */
 void nd_client_send_cosign(const uint8_t *bytes, size_t len);
+/* Closes the idle kept-alive links (at shutdown). */
+void nd_client_stop(void);
 
 /* member.c: the Raft configuration follows the ledger's members */
 /* Loads the members (call after genesis, before Raft starts). */

@@ -74,8 +74,16 @@ for f in "$T"/demo/entries/0{02..19}-*.cbe; do post $L "$f" >/dev/null; done
 r=$(post $L "$T/demo/entries/023-program.change.cbe" "?wait=applied")
 check "?wait=applied answers without final ($r)" bash -c "[[ '$r' == 200* && '$r' != *final* ]]"
 
-# ---- bad input: documented status and code, nothing changes ----
+# ---- a follower's cosigns (one per seal) reuse one kept-alive link ----
 sleep 0.5 # let the seal and cosigns of the last entry settle
+mport=$(( AP[F] + 1000 <= 65535 ? AP[F] + 1000 : AP[F] - 1000 )) # the default --metrics
+m=$(curl -s -m 2 "http://127.0.0.1:$mport/metrics")
+opened=$(grep -F 'credbank_cosign_links_total{how="opened"} ' <<<"$m" | awk '{print $NF}')
+reused=$(grep -F 'credbank_cosign_links_total{how="reused"} ' <<<"$m" | awk '{print $NF}')
+check "follower $F: cosign links reused ($reused) more than opened ($opened)" \
+    bash -c "[ '${reused:-0}' -ge 5 ] && [ '${opened:-99}' -le 3 ]"
+
+# ---- bad input: documented status and code, nothing changes ----
 before=$(curl -s "$(api $L)/v1/status" | jget size)
 expect() { # expect WHAT STATUS CODE curl-args...
     local what=$1 st=$2 code=$3; shift 3

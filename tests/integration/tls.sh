@@ -43,18 +43,21 @@ freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0))
 G=$T/demo/entries/000-genesis.cbe
 K=$T/demo/keys
 names=(x bank university provider)
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); done
+for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); MP[$i]=$(freeport); done
 PEERS=""
 for i in 1 2 3; do
     PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},https://127.0.0.1:${AP[$i]},${names[$i]}"
 done
-start() { # start I [KEYFILE [DIR]]
-    local i=$1 key=${2:-$K/${names[$1]}.node.key} dir=${3:-$T/n$1}
+start() { # start I [KEYFILE [DIR]] (an impostor, with KEYFILE: no metrics)
+    local i=$1 key=${2:-$K/${names[$1]}.node.key} dir=${3:-$T/n$1} m=off
+    [ -z "${2:-}" ] && m=127.0.0.1:${MP[$i]}
     "$D" --tls --dir "$dir" --key "$key" --name "${names[$i]}" --genesis "$G" \
         --id "$i" --raft "127.0.0.1:${RP[$i]}" --api "127.0.0.1:${AP[$i]}" \
-        --metrics off $PEERS >>"$T/n$i.log" 2>&1 &
+        --metrics "$m" $PEERS >>"$T/n$i.log" 2>&1 &
     PID[$i]=$!
 }
+# metric NODE LINE-PREFIX: the value of the first metrics line so named
+metric() { curl -s -m 2 "http://127.0.0.1:${MP[$1]}/metrics" | grep -F "$2 " | head -1 | awk '{print $NF}'; }
 api() { echo "https://127.0.0.1:${AP[$1]}"; }
 # the node's own certificate is self-signed: curl cannot pin it, so -k here;
 # the credbank CLI pins (tests/cli) and the nodes pin each other
@@ -120,6 +123,14 @@ r=$(post_any "$T/demo/entries/001-policy.set.cbe" 1 2 3)
 check "submit over HTTPS answers 200 with final ($r)" bash -c "[[ '$r' == 200* && '$r' == *'\"final\":'* ]]"
 for f in "$T"/demo/entries/0{02..19}-*.cbe; do post_any "$f" 1 2 3 >/dev/null; done
 check "the three nodes converge on one size and root" wait_for 10 same_root 1 2 3
+# a follower's cosigns (one per seal) travel on a kept-alive link: not a
+# TLS handshake per seal (node/client.c)
+F=""; for i in 1 2 3; do [ "$(leader "$i")" = "$i" ] || { F=$i; break; }; done
+opened=$(metric "$F" 'credbank_cosign_links_total{how="opened"}')
+reused=$(metric "$F" 'credbank_cosign_links_total{how="reused"}')
+hs=$(metric "$F" 'credbank_tls_handshakes_total{outcome="done"}')
+check "follower $F: cosign links reused ($reused) more than opened ($opened); $hs TLS handshakes" \
+    bash -c "[ '${reused:-0}' -ge 5 ] && [ '${opened:-99}' -le 3 ] && [ '${hs:-99}' -le 12 ]"
 check "the API refuses plaintext HTTP" bash -c \
     "! curl -s -m 2 http://127.0.0.1:${AP[1]}/v1/status | grep -q size"
 
