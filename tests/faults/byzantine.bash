@@ -158,6 +158,32 @@ PY
 
 no_reports() { ! log_reports; }
 
+# removed_cut NODE: call once the member.remove of NODE's member applied.
+# In plaintext (common.bash's peers name no member: a static Raft
+# configuration) the removed member's node stays a voter and applies on, and
+# the checks after the removal include it. Over TLS (CB_TLS=1) the removal
+# cuts its links (spec/security.md, "Removal cuts") and, the peers naming
+# their members, the leader takes it out of Raft (spec/node.md,
+# "Membership"): it gets nothing more. The checks after the removal then use
+# APPLYING, the nodes that still apply, and this checks the cut itself: each
+# other node refuses or cuts the removed node's key.
+APPLYING=(1 2 3)
+applying() { [[ " ${APPLYING[*]} " == *" $1 "* ]]; }
+removed_cut() {
+    [ -n "$TLS_FLAGS" ] || return 0
+    local v=$1 i; APPLYING=()
+    for i in 1 2 3; do [ "$i" != "$v" ] && APPLYING+=("$i"); done
+    cut_logged() {
+        local i
+        for i in "${APPLYING[@]}"; do
+            grep -q "cut: its key is no longer the node key of a member in force\|pin failure: the peer's key is not the node key of a member in force" \
+                "$T/n$i.log" || return 1
+        done
+    }
+    check "over TLS the removed member's node $v is cut off: nodes ${APPLYING[*]} log the cut or refuse its key" \
+        wait_for 15 cut_logged
+}
+
 # ---- the bad entries (and their controls), before the nodes start ----
 # After it: $T/bad/*.cbe
 prepare_entries() {

@@ -9,12 +9,35 @@
 # (./scripts/test --full: long variants), CB_KEEP=1 (keep the temp dir).
 # Raft's own election timing is not under the seed: a rerun with the same
 # seed makes the same choices, not necessarily the same interleaving.
+# CB_TLS=1 (ctest's faults-tls/NAME): the same scenario over TLS. Every node
+# gets --tls and https:// peers named by member (PEERS, peer_flag; api()
+# says https), so Raft, the API and the nodes' own HTTP clients run TLS 1.3
+# with node keys pinned. The clients pin the members' node keys from
+# $T/demo/vkeys: curl through $CURL_HOME/.curlrc (insecure: the certificates
+# are self-signed; pinnedpubkey: the keys), Python's urllib through
+# tests/faults/tls/sitecustomize.py (PYTHONPATH, CB_TLS_PINS), the CLI
+# through CREDBANK_NODE_KEY (bundle_check's export: node i's own key,
+# TLS_PIN[i]). Reads of entries and accounts are signed in both modes.
+# summary() then also checks that every node start logged TLS and none
+# plaintext. Scenarios need no change, but for one difference TLS makes: a
+# removed member's node is cut off (byzantine.bash, removed_cut). By default
+# only TLS_SHORT runs over TLS (below).
 set -u
 # FAULT_TIER=full before sourcing: a long scenario, run only with CB_FULL=1
 # (./scripts/test --full); otherwise it exits 77, which ctest reports as
 # skipped (SKIP_RETURN_CODE in CMakeLists.txt).
 if [ "${FAULT_TIER:-}" = full ] && [ "${CB_FULL:-0}" != 1 ]; then
     echo "skip: faults/$NAME is a long scenario: it runs with ./scripts/test --full (CB_FULL=1)"
+    exit 77
+fi
+# CB_TLS=1 (faults-tls/NAME): by default only the scenarios of TLS_SHORT run
+# over TLS, one per fault family where the transport matters (links torn
+# down, stalled or lossy, clocks apart, a lying quorum); the others exit 77
+# unless CB_FULL=1 or CB_TLS_TIER=full (every scenario of the tier in force).
+TLS_SHORT="kill_leader partition_minority lossy_link skew_follower_ahead byzantine_diverge"
+if [ "${CB_TLS:-0}" = 1 ] && [ "${CB_FULL:-0}" != 1 ] && [ "${CB_TLS_TIER:-short}" != full ] &&
+    [[ " $TLS_SHORT " != *" $NAME "* ]]; then
+    echo "skip: faults-tls/$NAME runs with CB_TLS_TIER=full or CB_FULL=1 (by default over TLS: $TLS_SHORT)"
     exit 77
 fi
 CB=${1:?path to credbank}
@@ -69,10 +92,28 @@ freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0))
 ( cd "$T" && "$CB" demo --local --out demo >/dev/null 2>&1 ) || { echo "FAIL credbank demo"; exit 1; }
 G=$T/demo/entries/000-genesis.cbe
 names=(x bank university provider)
+# ---- CB_TLS=1: the same cluster over TLS (see the header) ----
+SCHEME=http; TLS_FLAGS=""
+declare -A TLS_PIN # TLS_PIN[i]: node i's key as the CLI pins it (its vkey)
+if [ "${CB_TLS:-0}" = 1 ]; then
+    SCHEME=https; TLS_FLAGS=--tls
+    for i in 1 2 3; do TLS_PIN[$i]=$(grep "^${names[$i]}+" "$T/demo/vkeys"); done
+    export CREDBANK_NODE_KEY=$T/demo/vkeys     # the CLI: any member's node key
+    export CB_TLS_PINS=$T/demo/vkeys           # Python: tests/faults/tls/
+    export PYTHONPATH=$HERE/tls${PYTHONPATH:+:$PYTHONPATH} PYTHONDONTWRITEBYTECODE=1
+    pins=$("$PYTHON" "$HERE/tls/sitecustomize.py" "$T/demo/vkeys") || { echo "FAIL TLS pins"; exit 1; }
+    mkdir -p "$T/curl"                         # curl: -k, and the keys pinned
+    printf 'insecure\npinnedpubkey = "%s"\n' "$pins" > "$T/curl/.curlrc"
+    export CURL_HOME=$T/curl
+    echo "     TLS: every node runs with --tls; curl, Python and the CLI pin the members' node keys"
+fi
+# peer_flag ID RAFT_HOST:PORT API_HOST:PORT: node ID's --peer flag in this mode
+peer_flag() { echo "--peer $1,$2,$SCHEME://$3${TLS_FLAGS:+,${names[$1]}}"; }
 declare -A RP AP DIR
 for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); DIR[$i]=$T/n$i; done
-PEERS=""
-for i in 1 2 3; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]}"; done
+# PEERS: the flags that make a node one of this cluster (--tls in TLS mode)
+PEERS=$TLS_FLAGS
+for i in 1 2 3; do PEERS="$PEERS $(peer_flag $i 127.0.0.1:${RP[$i]} 127.0.0.1:${AP[$i]})"; done
 start() {
     local i=$1
     ${WRAP[$i]:-} "$D" --dir "${DIR[$i]}" --key "$T/demo/keys/${names[$i]}.node.key" --name "${names[$i]}" \
@@ -94,7 +135,7 @@ start() {
         unset "WPID[$i]"
     fi
 }
-api() { echo "http://127.0.0.1:${AP[$1]}"; }
+api() { echo "$SCHEME://127.0.0.1:${AP[$1]}"; }
 status() { curl -s -m 1 "$(api $1)/v1/status"; }
 leader() { # the node number of the ready leader, or nothing
     local i s
@@ -290,7 +331,9 @@ bundle_check() {
     rnd idx "$n"; line=$(sed -n "$((idx + 1))p" "$T/acked.k"); k=${line%% *}
     for i in "$@"; do
         f=$T/bundle.n$i.cbx
-        if ! "$CB" export @"$T/load/a$k.cbe" --node "$(api $i)" --key "$T/load/l$k.key" -o "$f" >"$T/export.out" 2>&1; then
+        # over TLS, pinned to node i's own key (TLS_PIN), not any member's
+        if ! "$CB" export @"$T/load/a$k.cbe" --node "$(api $i)" --key "$T/load/l$k.key" \
+            ${TLS_PIN[$i]:+--node-key "${TLS_PIN[$i]}"} -o "$f" >"$T/export.out" 2>&1; then
             bad "export of account a$k from node $i: $(head -c 200 "$T/export.out")"; continue
         fi
         "$CB" verify "$f" --ledger "$hex" >"$T/verify.out" 2>&1; rc=$?
@@ -315,6 +358,13 @@ report() {
 }
 
 summary() {
-    echo "faults/$NAME: $PASS passed, $FAIL failed${KNOWN:+, $KNOWN known}"
+    if [ -n "$TLS_FLAGS" ]; then # CB_TLS=1: no node of the run spoke plaintext
+        local n_tls n_plain
+        n_tls=$(cat "$T"/n*.log 2>/dev/null | grep -c "(TLS 1.3, pinned) api https://")
+        n_plain=$(cat "$T"/n*.log 2>/dev/null | grep -c " api http://")
+        check "every node start was over TLS ($n_tls with TLS 1.3 and pinned keys, $n_plain in plaintext)" \
+            test "$n_tls" -ge 3 -a "$n_plain" = 0
+    fi
+    echo "faults${TLS_FLAGS:+-tls}/$NAME: $PASS passed, $FAIL failed${KNOWN:+, $KNOWN known}"
     [ "$FAIL" = 0 ]
 }

@@ -102,8 +102,8 @@ ok "namespaces $NET_NS{1,2,3} on bridge $NET_BR ($NET_SUB.0/24)"
 
 # ---- common.bash, on the namespaces' addresses ----
 for i in 1 2 3; do RP[$i]=7000; AP[$i]=8000; done
-PEERS=""
-for i in 1 2 3; do PEERS="$PEERS --peer $i,${IP[$i]}:7000,http://${IP[$i]}:8000"; done
+PEERS=$TLS_FLAGS # --tls with CB_TLS=1 (common.bash)
+for i in 1 2 3; do PEERS="$PEERS $(peer_flag $i "${IP[$i]}:7000" "${IP[$i]}:8000")"; done
 start() {
     local i=$1
     ip netns exec "$NET_NS$i" "$D" --dir "${DIR[$i]}" --key "$T/demo/keys/${names[$i]}.node.key" \
@@ -111,7 +111,7 @@ start() {
         --api "${IP[$i]}:8000" $PEERS >>"$T/n$i.log" 2>&1 &
     PID[$i]=$! # ip netns exec execs: this is credbankd's pid
 }
-api() { echo "http://${IP[$1]}:8000"; }
+api() { echo "$SCHEME://${IP[$1]}:8000"; }
 
 # ---- faults (nft in the node's namespace) ----
 # nsenter, not ip netns exec: no new mount namespace and /sys remount, which
