@@ -283,10 +283,48 @@ static json_t *recognition_json(const struct item_ref *x, int *rv)
     return o;
 }
 
+/* Recognitions ordered by (the deposit they recognise, log index): a
+ * deposit finds its own by binary search rather than by a scan of every
+ * later item (quadratic in the account's size). */
+static int by_ref_index(const void *x, const void *y)
+{
+    const struct item_ref *a = *(const struct item_ref *const *)x,
+                          *b = *(const struct item_ref *const *)y;
+    int c = memcmp(a->it.ref, b->it.ref, 32);
+    if (c != 0)
+        return c;
+    return a->it.index < b->it.index ? -1 : a->it.index > b->it.index;
+}
+
+/* The first recognition of deposit id in recs[n] (sorted by_ref_index). */
+static size_t first_recog(const struct item_ref *const *recs, size_t n,
+                          const uint8_t id[32])
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(recs[mid]->it.ref, id, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* deposits (with their recognitions), appeals and active credits */
 static int view_items(struct view *w, json_t *v)
 {
     int rv = 0;
+    size_t nrec = 0;
+    const struct item_ref **recs =
+        malloc((w->items.n ? w->items.n : 1) * sizeof *recs);
+    if (recs == NULL)
+        return CB_ENOMEM;
+    for (size_t i = 0; i < w->items.n; i++)
+        if (w->items.v[i].it.kind == SM_ITEM_RECOG)
+            recs[nrec++] = &w->items.v[i];
+    if (nrec > 1)
+        qsort(recs, nrec, sizeof *recs, by_ref_index);
     json_t *deps = json_array(), *appeals = json_array();
     uint64_t total = 0, by_class[3] = {0}, by_source[SM_SRC__COUNT] = {0};
     for (size_t i = 0; i < w->items.n && rv == 0; i++) {
@@ -320,14 +358,12 @@ static int view_items(struct view *w, json_t *v)
                 put(d, "attendance", uj(it->attendance), &rv);
             put(d, "term", termj(it->term), &rv);
             put(d, "compatible", json_boolean(it->compatible), &rv);
-            /* its recognitions come after it in the log */
+            /* its recognitions (after it in the log), in log order */
             json_t *hist = json_array();
-            for (size_t j = i + 1; j < w->items.n; j++) {
-                const struct item_ref *y = &w->items.v[j];
-                if (y->it.kind == SM_ITEM_RECOG &&
-                    memcmp(y->it.ref, x->id, 32) == 0)
-                    push(hist, recognition_json(y, &rv), &rv);
-            }
+            for (size_t j = first_recog(recs, nrec, x->id);
+                 j < nrec && memcmp(recs[j]->it.ref, x->id, 32) == 0; j++)
+                if (recs[j]->it.index > it->index)
+                    push(hist, recognition_json(recs[j], &rv), &rv);
             put(d, "recognitions", hist, &rv);
             push(deps, d, &rv);
         } else if (it->kind == SM_ITEM_APPEAL) {
@@ -363,6 +399,7 @@ static int view_items(struct view *w, json_t *v)
     put(ac, "by_class", bc, &rv);
     put(ac, "by_source", bs, &rv);
     put(v, "active_credits", ac, &rv);
+    free(recs);
     return rv;
 }
 
