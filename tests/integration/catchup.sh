@@ -14,20 +14,9 @@ N2=${CATCHUP_ENTRIES2:-100}  # written while a node is wiped
 T=$(mktemp -d /tmp/cb-int-$NAME.XXXXXX)
 # signed reads (spec/security.md): scurl KEYFILE curl-args... URL
 . "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/auth.bash"
-PASS=0; FAIL=0
-declare -A PID
-cleanup() {
-    for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
-    wait 2>/dev/null
-    [ -n "${KEEP:-}" ] && { echo "kept $T"; return; }
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-ok()   { PASS=$((PASS+1)); echo "ok   $*"; }
-bad()  { FAIL=$((FAIL+1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+# counters, checks, the nodes' cleanup (KEEP=1 keeps $T); the helpers over
+# the nodes' APIs that this test needs differently are defined below
+. "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/nodes.bash"
 
 # ---- consortium, and N1+N2 account.open entries made in one python ----
 ( cd "$T" && { "$CB" demo --local --out demo >/dev/null 2>&1 || "$CB" demo --out demo >/dev/null 2>&1; } ) || { echo "credbank demo failed"; exit 1; }

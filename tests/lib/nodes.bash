@@ -1,5 +1,5 @@
 # Shared by the integration tests that run credbankd nodes on 127.0.0.1
-# (membership.sh, static_removal.sh): counters and checks, and helpers over
+# (membership.sh, static_removal.sh, catchup.sh): counters and checks, and helpers over
 # the nodes' APIs. Not a test itself. Before sourcing: T (the test's temp
 # dir); then AP[i] (node i's API port) and PID[i] (node i's process, killed
 # at exit with T removed, unless KEEP is set).
