@@ -1245,7 +1245,6 @@ static int check_governance(struct vctx *v)
 
 /* ---- 6. the replay ---- */
 
-
 /* Closes and removes the scratch ledger, if any. */
 static int scratch_drop(struct lg_bundle_verifier *vf)
 {
