@@ -142,7 +142,8 @@ int lg_ledger_open(struct lg_ledger **out, const char *dir,
         (rc = mdb_env_set_maxdbs(l->env, 32)) != 0 ||
         (rc = mdb_env_set_maxreaders(l->env, 510)) != 0)
         goto mdb_fail;
-    unsigned flags = MDB_NOTLS | (opts->nosync ? MDB_NOSYNC : 0);
+    unsigned flags = MDB_NOTLS | (opts->nosync ? MDB_NOSYNC : 0) |
+                     (opts->scratch ? MDB_NOLOCK : 0);
     if ((rc = mdb_env_open(l->env, dir, flags, 0600)) != 0)
         goto mdb_fail;
     if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) != 0)
@@ -196,7 +197,8 @@ int lg_ledger_open(struct lg_ledger **out, const char *dir,
         goto fail;
     }
     pthread_mutex_init(&l->vmu, NULL);
-    l->vcache = calloc(SM_VCACHE, sizeof *l->vcache); /* NULL: no cache */
+    /* NULL: no cache (a scratch ledger checks each entry once) */
+    l->vcache = opts->scratch ? NULL : calloc(SM_VCACHE, sizeof *l->vcache);
     *out = l;
     return 0;
 
@@ -394,7 +396,8 @@ int sm_apply_one(struct sm_ctx *c)
 /* ---- batches ---- */
 
 struct decoded {
-    struct lg_signed s;
+    struct lg_signed s;        /* the decoder, unless the caller decoded */
+    const struct lg_signed *sp; /* the decoded entry: &s or the caller's */
     int code;
     struct cb_err err;
     atomic_bool done;          /* set (release) once s, code, err are final */
@@ -403,7 +406,9 @@ struct decoded {
 
 struct verify_job {
     struct decoded *d;
-    const struct lg_buf *in;
+    const struct lg_buf *in;             /* bytes to decode, or */
+    const struct lg_signed *const *pre;  /* entries decoded by the caller */
+    const uint8_t *const *pre_leaf;      /* and their leaf hashes */
     struct lg_ledger *l;
 };
 
@@ -438,12 +443,19 @@ static void decode_verify(void *ctx, size_t i)
     struct decoded *d = &job->d[i];
     d->err.code = 0;
     d->err.msg[0] = '\0';
-    d->code = lg_signed_decode(&d->s, job->in[i].p, job->in[i].len, &d->err);
-    if (d->code == 0) {
-        cy_leaf_hash(d->leaf, d->s.bytes, d->s.len);
-        if (!vcache_hit(job->l, d->leaf))
-            d->code = lg_signed_verify(&d->s, &d->err);
+    if (job->pre != NULL) {
+        d->sp = job->pre[i];
+        d->code = 0;
+        memcpy(d->leaf, job->pre_leaf[i], 32);
+    } else {
+        d->sp = &d->s;
+        d->code = lg_signed_decode(&d->s, job->in[i].p, job->in[i].len,
+                                   &d->err);
+        if (d->code == 0)
+            cy_leaf_hash(d->leaf, d->s.bytes, d->s.len);
     }
+    if (d->code == 0 && !vcache_hit(job->l, d->leaf))
+        d->code = lg_signed_verify(d->sp, &d->err);
     atomic_store_explicit(&d->done, true, memory_order_release);
 }
 
@@ -521,14 +533,15 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
         if (d[i].code != 0) {
             r->code = d[i].code;
             snprintf(r->msg, sizeof r->msg, "%s", cb_errmsg(&d[i].err));
-            if (d[i].s.nsigs > 0 || d[i].code == CB_EBADSIG)
-                memcpy(r->id, d[i].s.e.id, 32);
+            if (d[i].sp->nsigs > 0 || d[i].code == CB_EBADSIG)
+                memcpy(r->id, d[i].sp->e.id, 32);
             continue;
         }
-        memcpy(r->id, d[i].s.e.id, 32);
-        r->type = (int)d[i].s.e.type;
-        r->ts = d[i].s.e.ts;
-        memcpy(r->author, d[i].s.e.author, 32);
+        const struct lg_signed *s = d[i].sp;
+        memcpy(r->id, s->e.id, 32);
+        r->type = (int)s->e.type;
+        r->ts = s->e.ts;
+        memcpy(r->author, s->e.author, 32);
         MDB_txn *child = txn;
         int rc = nested ? mdb_txn_begin(l->env, txn, 0, &child) : 0;
         if (rc != 0) {
@@ -544,8 +557,8 @@ static int run_batch(struct lg_ledger *l, MDB_txn *txn, struct sm_meta *m,
         c->l = l;
         c->txn = child;
         c->meta = m;
-        c->s = &d[i].s;
-        c->e = &d[i].s.e;
+        c->s = s;
+        c->e = &s->e;
         c->index = m->size;
         c->err = &e;
         c->dirty = &dirty;
@@ -666,10 +679,24 @@ int lg_prepare(struct lg_ledger *l, const struct lg_buf *entries, size_t n,
         return CB_ENOMEM;
     prep->l = l;
     prep->n = n;
-    prep->vj = (struct verify_job){prep->d, entries, l};
+    prep->vj = (struct verify_job){prep->d, entries, NULL, NULL, l};
     lg_job_post(l->pool, &prep->job, decode_verify, &prep->vj, n);
     *out = prep;
     return 0;
+}
+
+int lg_apply_decoded(struct lg_ledger *l, const struct lg_signed *const *s,
+                     const uint8_t *const *leaf, size_t n,
+                     struct lg_result *res, struct cb_err *err)
+{
+    struct lg_prep *prep = prep_get(l, n);
+    if (prep == NULL)
+        return cb_errf(err, CB_ENOMEM, "out of memory");
+    prep->l = l;
+    prep->n = n;
+    prep->vj = (struct verify_job){prep->d, NULL, s, leaf, l};
+    lg_job_post(l->pool, &prep->job, decode_verify, &prep->vj, n);
+    return lg_apply_prepared(l, 0, prep, res, NULL, err);
 }
 
 void lg_prep_free(struct lg_prep *prep)
@@ -786,7 +813,7 @@ int lg_check(struct lg_ledger *l, const uint8_t *p, size_t len,
     if (d == NULL)
         return CB_ENOMEM;
     lg_signed_init(&d->s);
-    struct verify_job job = {d, &in, l};
+    struct verify_job job = {d, &in, NULL, NULL, l};
     decode_verify(&job, 0);
     if (d->code == 0)
         vcache_put(l, d->leaf); /* apply will not verify these bytes again */

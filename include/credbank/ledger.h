@@ -39,6 +39,10 @@ struct lg_open_opts {
     bool nosync;               /* MDB_NOSYNC: tests and generators only */
     bool partial;              /* replay mode of the offline verifier: seals
                                   and cosigns refused; rules otherwise same */
+    bool scratch;              /* a throwaway ledger of one process: no lock
+                                  file (MDB_NOLOCK), no cache of verified
+                                  entries; the caller may unlink its files
+                                  once it is open */
 };
 
 /* Opens (creating if needed) the ledger in directory dir. */
@@ -99,6 +103,17 @@ int lg_apply_prepared(struct lg_ledger *l, uint64_t seq, struct lg_prep *prep,
                       struct lg_result *res, bool *replayed,
                       struct cb_err *err);
 void lg_prep_free(struct lg_prep *prep);
+
+/*
+ * lg_apply (seq 0) of entries the caller has decoded already: s[i] from
+ * lg_signed_decode of the entry's bytes (which must stay alive), leaf[i] its
+ * leaf hash (cy_leaf_hash of those bytes). Only the signatures are checked
+ * here; the rules run exactly as for lg_apply. The offline verifier's
+ * replay, which decodes a bundle's entries to check them anyway.
+ */
+int lg_apply_decoded(struct lg_ledger *l, const struct lg_signed *const *s,
+                     const uint8_t *const *leaf, size_t n,
+                     struct lg_result *res, struct cb_err *err);
 
 /* Dry run of one entry against the current state: res as lg_apply would
  * give it, nothing written. Returns 0 or a batch-level error. */
