@@ -73,13 +73,20 @@ static uint64_t le64(const uint8_t *p)
 struct entry_reader {
     struct lg_ledger *l;
     MDB_txn *txn;
-    struct lg_signed s; /* the entry read last; valid until the next read */
+    const struct lg_signed *(*get)(void *ctx, uint64_t index); /* or NULL */
+    void *ctx;
+    struct lg_signed s;        /* the decoder */
+    const struct lg_signed *e; /* the entry read last; valid until the next
+                                  read */
 };
 
 static int read_entry(struct entry_reader *r, uint64_t index)
 {
+    if (r->get != NULL && (r->e = r->get(r->ctx, index)) != NULL)
+        return 0;
     const uint8_t *p;
     size_t len;
+    r->e = &r->s;
     int rv = lg_log_get(&r->l->log, r->txn, index, &p, &len);
     if (rv == 0)
         rv = lg_signed_decode(&r->s, p, len, NULL);
@@ -89,7 +96,7 @@ static int read_entry(struct entry_reader *r, uint64_t index)
 /* A body field of the entry read last, or NULL when absent. */
 static const msgpack_object *body_obj(struct entry_reader *r, const char *key)
 {
-    const msgpack_object *b = r->s.e.body;
+    const msgpack_object *b = r->e->e.body;
     for (uint32_t i = 0; i < b->via.map.size; i++)
         if (lg_is_str(&b->via.map.ptr[i].key, key))
             return &b->via.map.ptr[i].val;
@@ -224,7 +231,7 @@ static int view_entries(struct view *w)
                  fee = le64((const uint8_t *)val.mv_data + 8);
         if ((rv = read_entry(&w->r, index)) != 0)
             break;
-        const struct lg_entry *e = &w->r.s.e;
+        const struct lg_entry *e = &w->r.e->e;
         json_t *fe = json_object();
         put(fe, "index", uj(index), &rv);
         put(fe, "type", json_string(lg_type_name(e->type)), &rv);
@@ -406,6 +413,14 @@ static int view_items(struct view *w, json_t *v)
 int lg_account_view(struct lg_ledger *l, const uint8_t id[32],
                     struct json_t **out, struct cb_err *err)
 {
+    return lg_account_view_from(l, id, NULL, NULL, out, err);
+}
+
+int lg_account_view_from(struct lg_ledger *l, const uint8_t id[32],
+                         const struct lg_signed *(*get)(void *ctx,
+                                                        uint64_t index),
+                         void *ctx, struct json_t **out, struct cb_err *err)
+{
     *out = NULL;
     MDB_txn *txn;
     int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
@@ -414,6 +429,8 @@ int lg_account_view(struct lg_ledger *l, const uint8_t id[32],
     struct view w = {.l = l, .txn = txn, .id = id};
     w.r.l = w.r2.l = l;
     w.r.txn = w.r2.txn = txn;
+    w.r.get = w.r2.get = get;
+    w.r.ctx = w.r2.ctx = ctx;
     lg_signed_init(&w.r.s);
     lg_signed_init(&w.r2.s);
     json_t *v = NULL;

@@ -169,6 +169,14 @@ struct json_t;
 /* The account view as JSON; CB_ENOTFOUND for an unknown account. */
 int lg_account_view(struct lg_ledger *l, const uint8_t id[32],
                     struct json_t **out, struct cb_err *err);
+/* The same, reading the log's entries through get(ctx, index), which
+ * returns the entry at that index decoded (or NULL: then it is read from the
+ * log): for a caller that holds them decoded already (the offline
+ * verifier's summary of its replay). */
+int lg_account_view_from(struct lg_ledger *l, const uint8_t id[32],
+                         const struct lg_signed *(*get)(void *ctx,
+                                                        uint64_t index),
+                         void *ctx, struct json_t **out, struct cb_err *err);
 /* The account's entries in log order: calls fn for each (index, fee) from
  * position from, at most limit; fn returns non-zero to stop. */
 int lg_account_entries(struct lg_ledger *l, const uint8_t id[32],
