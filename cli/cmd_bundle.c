@@ -8,7 +8,8 @@
  * {"name": "...", ...}}.
  *
  * verify checks a bundle offline with nothing but the ledger id: no socket
- * is opened; the replay uses a temporary directory under $TMPDIR (or /tmp).
+ * is opened; the replay uses a temporary directory under $TMPDIR (else
+ * /dev/shm, else /tmp), unlinked as soon as its ledger is open.
  * Exit 0 valid, 1 invalid (the failing check's stable name on stderr, or in
  * the JSON), 2 usage. --not-before takes an RFC 3339 date-time with an
  * offset ("2025-01-31T09:00:00Z", "2025-01-31T18:00:00.5+09:00") or whole

@@ -36,6 +36,7 @@
  */
 #include <credbank/bundle.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -791,6 +792,7 @@ struct item {
     const char *list;             /* "governance", "entries", "seal" */
     size_t pos;                   /* position in its list */
     struct lg_result *res;        /* the replay's outcome (NULL for seal) */
+    const struct lg_signed *s;    /* decoded (the verifier's decoders) */
 };
 
 struct note_line {
@@ -811,8 +813,8 @@ struct vctx {
     const uint8_t *ledger;
     size_t bundle_len;
     struct lg_doc doc;
-    struct lg_signed s;           /* scratch decoder */
-    struct lg_signed seal;        /* the seal, kept decoded */
+    size_t ndec;                  /* the verifier's decoders used so far */
+    const struct lg_signed *seal; /* the seal, decoded (sealit.s) */
     struct seal_body sb;
     const msgpack_object *note, *acct, *disclose, *ents, *govs, *sealo;
     struct item sealit;
@@ -864,6 +866,34 @@ static const char *label(const struct item *it, char buf[64])
     return buf;
 }
 
+/* A verifier: its scratch ledger and memo, kept between bundles. */
+struct lg_bundle_verifier {
+    struct lg_bundle_verify_opts opts;
+    char tmpdir[4096];
+    char dir[4200];            /* the scratch ledger's directory, or "" */
+    struct lg_ledger *rl;
+    size_t map;                /* its map size */
+    struct cy_node_memo *memo; /* the inclusion proofs' node hashes */
+    size_t memo_cap;
+    struct lg_signed *dec;     /* decoders, one per item, kept with their */
+    size_t ndec;               /* msgpack zones from bundle to bundle */
+};
+
+/* At least n decoders. */
+static int dec_reserve(struct lg_bundle_verifier *vf, size_t n)
+{
+    if (vf->ndec >= n)
+        return 0;
+    struct lg_signed *d = realloc(vf->dec, n * sizeof *d);
+    if (d == NULL)
+        return CB_ENOMEM;
+    for (size_t i = vf->ndec; i < n; i++)
+        lg_signed_init(&d[i]);
+    vf->dec = d;
+    vf->ndec = n;
+    return 0;
+}
+
 /* ---- 0. decoding ---- */
 
 static int parse_item(struct vctx *v, const msgpack_object *o,
@@ -901,19 +931,23 @@ static int parse_item(struct vctx *v, const msgpack_object *o,
     it->list = list;
     it->pos = pos;
     struct cb_err err = {0, ""};
-    int rv = lg_signed_decode(&v->s, it->bytes, it->len, &err);
+    if (v->ndec == v->vf->ndec)
+        return CB_EINTERNAL; /* decoders reserved for every item */
+    struct lg_signed *s = &v->vf->dec[v->ndec++];
+    int rv = lg_signed_decode(s, it->bytes, it->len, &err);
     if (rv == CB_ENOMEM)
         return rv;
     if (rv != 0)
         return fail(v, LG_BR_MALFORMED, "%s[1]: %s (%s)", where,
                     cb_errmsg(&err), cb_errname(rv));
+    it->s = s;
     cy_leaf_hash(it->leaf, it->bytes, it->len);
-    memcpy(it->id, v->s.e.id, 32);
-    it->type = v->s.e.type;
-    it->nsigs = v->s.nsigs;
-    if (v->s.e.account != NULL) {
+    memcpy(it->id, s->e.id, 32);
+    it->type = s->e.type;
+    it->nsigs = s->nsigs;
+    if (s->e.account != NULL) {
         it->has_account = true;
-        memcpy(it->account, v->s.e.account, 32);
+        memcpy(it->account, s->e.account, 32);
     }
     v->res->signatures += it->nsigs;
     return 0;
@@ -1001,7 +1035,10 @@ static int decode(struct vctx *v, const uint8_t *buf, size_t len)
                                             "%d bytes",
                         LG_STR_MAX);
     }
-    /* the items */
+    /* the items, each kept decoded by one of the verifier's decoders */
+    if ((rv = dec_reserve(v->vf, 1 + (size_t)v->govs->via.array.size +
+                                     v->ents->via.array.size)) != 0)
+        return rv;
     if ((rv = parse_item(v, v->sealo, "seal", 0, &v->sealit)) != 0 ||
         (rv = parse_list(v, v->govs, "governance", &v->gov, &v->ngov)) != 0 ||
         (rv = parse_list(v, v->ents, "entries", &v->ent, &v->nent)) != 0)
@@ -1011,20 +1048,19 @@ static int decode(struct vctx *v, const uint8_t *buf, size_t len)
     if (v->nent == 0)
         return fail(v, LG_BR_MALFORMED, "entries: empty (the account's "
                                         "account.open at least)");
-    /* the seal, kept decoded */
+    /* the seal */
     if (v->sealit.type != LG_T_SEAL)
         return fail(v, LG_BR_MALFORMED, "seal: a %s entry, not a seal",
                     lg_type_name(v->sealit.type));
-    if ((rv = lg_signed_decode(&v->seal, v->sealit.bytes, v->sealit.len,
-                               &err)) != 0 ||
-        (rv = seal_body_parse(&v->seal.e, &v->sb, &err)) != 0) {
+    v->seal = v->sealit.s;
+    if ((rv = seal_body_parse(&v->seal->e, &v->sb, &err)) != 0) {
         if (rv == CB_ENOMEM)
             return rv;
         return fail(v, LG_BR_MALFORMED, "seal: %s (%s)", cb_errmsg(&err),
                     cb_errname(rv));
     }
     v->res->seal_index = v->sealit.index;
-    v->res->seal_ts = v->seal.e.ts;
+    v->res->seal_ts = v->seal->e.ts;
     memcpy(v->res->account, v->ent[0].id, 32);
     v->res->number = v->number;
     return 0;
@@ -1049,11 +1085,7 @@ static int check_genesis(struct vctx *v)
                     hex);
     }
     /* the origin: the genesis body's, else credbank/<16 hex> */
-    struct cb_err err = {0, ""};
-    int rv = lg_signed_decode(&v->s, g->bytes, g->len, &err);
-    if (rv != 0)
-        return rv == CB_ENOMEM ? rv : CB_EINTERNAL; /* decoded before */
-    const msgpack_object *o = body_field(&v->s.e, "origin");
+    const msgpack_object *o = body_field(&g->s->e, "origin");
     if (o != NULL && o->type == MSGPACK_OBJECT_STR &&
         o->via.str.size < sizeof v->origin) {
         memcpy(v->origin, o->via.str.ptr, o->via.str.size);
@@ -1139,16 +1171,6 @@ static int check_note_form(struct vctx *v)
     return 0;
 }
 
-/* A verifier: its scratch ledger and memo, kept between bundles. */
-struct lg_bundle_verifier {
-    struct lg_bundle_verify_opts opts;
-    char tmpdir[4096];
-    char dir[4200];            /* the scratch ledger's directory, or "" */
-    struct lg_ledger *rl;
-    size_t map;                /* its map size */
-    struct cy_node_memo *memo; /* the inclusion proofs' node hashes */
-    size_t memo_cap;
-};
 
 /* ---- 3. inclusion ---- */
 
@@ -1245,21 +1267,27 @@ static int check_governance(struct vctx *v)
 
 /* ---- 6. the replay ---- */
 
-/* Closes and removes the scratch ledger, if any. */
-static int scratch_drop(struct lg_bundle_verifier *vf)
+/* Removes the scratch ledger's files and directory (the open ledger keeps
+ * its file alive through its descriptor and map until it is closed). */
+static int scratch_unlink(struct lg_bundle_verifier *vf)
 {
-    lg_ledger_close(vf->rl);
-    vf->rl = NULL;
     if (vf->dir[0] == '\0')
         return 0;
     char p[4300];
     snprintf(p, sizeof p, "%s/data.mdb", vf->dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", vf->dir);
-    unlink(p);
-    int rv = rmdir(vf->dir) == 0 ? 0 : CB_EIO;
+    int rv = unlink(p) == 0 || errno == ENOENT ? 0 : CB_EIO;
+    if (rmdir(vf->dir) != 0 && rv == 0)
+        rv = CB_EIO;
     vf->dir[0] = '\0';
     return rv;
+}
+
+/* Closes the scratch ledger, if any. */
+static int scratch_drop(struct lg_bundle_verifier *vf)
+{
+    lg_ledger_close(vf->rl);
+    vf->rl = NULL;
+    return scratch_unlink(vf);
 }
 
 /* An empty scratch ledger with a map of at least map bytes: the one kept
@@ -1292,11 +1320,18 @@ static int scratch(struct lg_bundle_verifier *vf, size_t map)
         .verify_threads = vf->opts.threads ? vf->opts.threads : 1,
         .nosync = true,
         .partial = true,
+        .scratch = true,
     };
     struct cb_err err = {0, ""};
     rv = lg_ledger_open(&vf->rl, vf->dir, &o, &err);
     if (rv != 0) {
         vf->rl = NULL;
+        scratch_drop(vf);
+        return rv;
+    }
+    /* Nothing else opens it: its name goes at once, so a verifier that is
+     * killed leaves no files behind. */
+    if ((rv = scratch_unlink(vf)) != 0) {
         scratch_drop(vf);
         return rv;
     }
@@ -1331,12 +1366,15 @@ void lg_bundle_verifier_free(struct lg_bundle_verifier *vf)
         return;
     scratch_drop(vf);
     cy_node_memo_free(vf->memo);
+    for (size_t i = 0; i < vf->ndec; i++)
+        lg_signed_release(&vf->dec[i]);
+    free(vf->dec);
     free(vf);
 }
 
 static int replay(struct vctx *v)
 {
-    size_t map = (size_t)1 << 30 > 16 * v->bundle_len ? (size_t)1 << 30
+    size_t map = (size_t)1 << 25 > 16 * v->bundle_len ? (size_t)1 << 25
                                                        : 16 * v->bundle_len;
     int rv = scratch(v->vf, map);
     if (rv != 0)
@@ -1347,9 +1385,12 @@ static int replay(struct vctx *v)
     v->nmerged = v->ngov + v->nent;
     v->merged = malloc(v->nmerged * sizeof *v->merged);
     v->results = calloc(v->nmerged, sizeof *v->results);
-    struct lg_buf *bufs = malloc(v->nmerged * sizeof *bufs);
-    if (v->merged == NULL || v->results == NULL || bufs == NULL) {
-        free(bufs);
+    const struct lg_signed **ss = malloc(v->nmerged * sizeof *ss);
+    const uint8_t **leaves = malloc(v->nmerged * sizeof *leaves);
+    if (v->merged == NULL || v->results == NULL || ss == NULL ||
+        leaves == NULL) {
+        free(ss);
+        free(leaves);
         return CB_ENOMEM;
     }
     size_t g = 0, e = 0;
@@ -1362,10 +1403,12 @@ static int replay(struct vctx *v)
             it = &v->ent[e++];
         v->merged[i] = it;
         it->res = &v->results[i];
-        bufs[i] = (struct lg_buf){it->bytes, it->len};
+        ss[i] = it->s;
+        leaves[i] = it->leaf;
     }
-    rv = lg_apply(v->rl, 0, bufs, v->nmerged, v->results, NULL, &err);
-    free(bufs);
+    rv = lg_apply_decoded(v->rl, ss, leaves, v->nmerged, v->results, &err);
+    free(ss);
+    free(leaves);
     if (rv != 0)
         return rv;
 
@@ -1501,7 +1544,7 @@ static int check_entry_sigs(struct vctx *v)
                         label(&v->ent[i], lb), r->msg, cb_errname(r->code));
     }
     struct cb_err err = {0, ""};
-    int rv = lg_signed_verify(&v->seal, &err);
+    int rv = lg_signed_verify(v->seal, &err);
     if (rv == CB_ENOMEM)
         return rv;
     if (rv != 0)
@@ -1515,7 +1558,7 @@ static int check_entry_sigs(struct vctx *v)
 
 static int check_seal(struct vctx *v)
 {
-    const struct lg_entry *e = &v->seal.e;
+    const struct lg_entry *e = &v->seal->e;
     const uint64_t S = v->sealit.index;
     bool member = false;
     for (size_t j = 0; j < v->nmembers && !member; j++)
@@ -1527,10 +1570,10 @@ static int check_seal(struct vctx *v)
                                    "member in force at the seal",
                     hex);
     }
-    if (v->seal.nsigs != 1)
+    if (v->seal->nsigs != 1)
         return fail(v, LG_BR_SEAL, "signed by %zu keys; a seal is signed by "
                                    "its author alone",
-                    v->seal.nsigs);
+                    v->seal->nsigs);
     if (memcmp(e->ledger, v->ledger, 32) != 0)
         return fail(v, LG_BR_SEAL, "entry.ledger is another ledger's id");
     if (e->nrefs != 0)
@@ -1623,10 +1666,8 @@ static int check_disclosure(struct vctx *v)
     if (v->disclose == NULL)
         return 0;
     struct cb_err err = {0, ""};
-    int rv = lg_signed_decode(&v->s, v->ent[0].bytes, v->ent[0].len, &err);
-    if (rv != 0)
-        return rv == CB_ENOMEM ? rv : CB_EINTERNAL;
-    const msgpack_object *pii = body_field(&v->s.e, "pii");
+    int rv;
+    const msgpack_object *pii = body_field(&v->ent[0].s->e, "pii");
     if (pii == NULL || pii->type != MSGPACK_OBJECT_BIN ||
         pii->via.bin.size != 32)
         return fail(v, LG_BR_DISCLOSURE, "the account.open has no pii");
@@ -1691,11 +1732,24 @@ static void remap(json_t *j, struct item *const *merged, size_t n)
     }
 }
 
+/* The replay's entry at log index i: the bundle's, decoded already (the
+ * summary runs once every entry applied, the i-th at index i; else NULL,
+ * and the view reads the replay's log). */
+static const struct lg_signed *merged_entry(void *ctx, uint64_t i)
+{
+    const struct vctx *v = ctx;
+    if (i >= v->nmerged || v->results[i].code != 0 ||
+        v->results[i].index != i)
+        return NULL;
+    return v->merged[i]->s;
+}
+
 static int summary(struct vctx *v)
 {
     json_t *view = NULL;
     struct cb_err err = {0, ""};
-    int rv = lg_account_view(v->rl, v->ent[0].id, &view, &err);
+    int rv = lg_account_view_from(v->rl, v->ent[0].id, merged_entry, v, &view,
+                                  &err);
     if (rv != 0)
         return rv == CB_ENOMEM ? rv : CB_EINTERNAL;
     remap(view, v->merged, v->nmerged);
@@ -1743,8 +1797,6 @@ int lg_bundle_verify_with(struct lg_bundle_verifier *vf, const uint8_t *buf,
     v->ledger = ledger;
     v->bundle_len = len;
     lg_doc_init(&v->doc);
-    lg_signed_init(&v->s);
-    lg_signed_init(&v->seal);
 
     int rv;
     if ((rv = decode(v, buf, len)) != 0 || (rv = check_genesis(v)) != 0 ||
@@ -1777,10 +1829,10 @@ int lg_bundle_verify_with(struct lg_bundle_verifier *vf, const uint8_t *buf,
         (rv = check_seal(v)) != 0 || (rv = check_account(v)) != 0 ||
         (rv = check_disclosure(v)) != 0 || (rv = check_rules(v)) != 0)
         goto out;
-    if (v->opts->not_before_ms != 0 && v->seal.e.ts < v->opts->not_before_ms) {
+    if (v->opts->not_before_ms != 0 && v->seal->e.ts < v->opts->not_before_ms) {
         rv = fail(v, LG_BR_STALE, "the seal's ts %llu ms is below "
                                   "--not-before %llu ms",
-                  (unsigned long long)v->seal.e.ts,
+                  (unsigned long long)v->seal->e.ts,
                   (unsigned long long)v->opts->not_before_ms);
         goto out;
     }
@@ -1794,8 +1846,6 @@ out:
         res->summary = NULL;
     }
     lg_doc_release(&v->doc);
-    lg_signed_release(&v->s);
-    lg_signed_release(&v->seal);
     free(v->gov);
     free(v->ent);
     free(v->merged);

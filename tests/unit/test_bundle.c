@@ -1,6 +1,8 @@
 /* Bundles (ledger/bundle.c): export, offline verification and its reasons. */
 #include <credbank/bundle.h>
 
+#include <dirent.h>
+
 #include "fixture.h"
 
 static struct fx f;
@@ -622,4 +624,46 @@ Test(bundle, a_reused_verifier_gives_the_one_shot_verdicts)
     free(b1);
     free(b2);
     free(bad);
+}
+
+static size_t dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "%s", dir);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* The replay's scratch ledger has no name once it is open: a verifier (a
+ * `credbank verify` killed halfway) never leaves files behind, not even
+ * while it still holds the ledger for its next bundle. */
+Test(bundle, the_scratch_ledger_leaves_no_files)
+{
+    deposit("C1");
+    finalise();
+    size_t len;
+    uint8_t *b = export(&len);
+    char tmp[] = "/tmp/credbank-scratch-XXXXXX";
+    cr_assert_not_null(mkdtemp(tmp));
+    struct lg_bundle_verify_opts o = {.tmpdir = tmp};
+    struct lg_bundle_verifier *vf;
+    cr_assert_eq(lg_bundle_verifier_new(&vf, &o), 0);
+    for (int i = 0; i < 2; i++) {
+        struct lg_bundle_result r;
+        int rv = lg_bundle_verify_with(vf, b, len, f.ledger, &o, &r);
+        cr_assert_eq(rv, 0, "%s: %s", lg_bundle_reason_name(r.reason), r.msg);
+        cr_assert_eq(dir_entries(tmp), 0, "the verifier left files in %s",
+                     tmp);
+        lg_bundle_result_release(&r);
+    }
+    lg_bundle_verifier_free(vf);
+    struct lg_bundle_result r;
+    cr_assert_eq(lg_bundle_verify(b, len, f.ledger, &o, &r), 0);
+    lg_bundle_result_release(&r);
+    cr_assert_eq(dir_entries(tmp), 0);
+    cr_assert_eq(remove(tmp), 0);
+    free(b);
 }
