@@ -300,9 +300,10 @@ int main(int argc, char **argv)
     unsigned long nsig[6];
     size_t blen[6];
     for (size_t row = 0; row < 2 * sizeof sizes / sizeof sizes[0]; row++) {
-        /* rows 0-2: one-shot lg_bundle_verify (as `credbank verify`, a
-         * scratch ledger made and removed per bundle); rows 3-5: one
-         * lg_bundle_verifier for every bundle (a service verifying many) */
+        /* rows 0-2: one-shot lg_bundle_verify (as `credbank verify` of one
+         * file, a scratch ledger made and removed per bundle); rows 3-5:
+         * one lg_bundle_verifier for every bundle (`credbank verify` of
+         * several files, or a service verifying many) */
         size_t s = row % 3;
         bool reuse = row >= 3;
         nsig[row] = 0;
@@ -371,8 +372,8 @@ int main(int argc, char **argv)
             printf("| bundle: verify a %u-entry bundle (%lu signatures), %s | "
                "%.1f%% of raw (%.2f ms per bundle) | >= 80%% | %s |\n",
                sizes[row % 3], nsig[row],
-               row < 3 ? "one-shot (credbank verify)"
-                       : "one verifier reused (lg_bundle_verify_with)",
+               row < 3 ? "one-shot (lg_bundle_verify, as verify of one file)"
+                       : "one verifier reused (as verify of several files)",
                pct[row], msb[row], pct[row] >= 80.0 ? "met" : "missed");
     return 0;
 }

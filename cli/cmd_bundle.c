@@ -28,7 +28,7 @@
     "export ID (--dir D | --node URL [--key K]) -o FILE.cbx " \
     "[--disclose JSON|@FILE] [--json]"
 #define VERIFY_USAGE \
-    "verify FILE.cbx --ledger HEX [--not-before TIME] [--json]"
+    "verify FILE.cbx... --ledger HEX [--not-before TIME] [--json]"
 
 /* ---- export ---- */
 
@@ -270,26 +270,118 @@ static bool parse_time(const char *s, uint64_t *ms)
     return true;
 }
 
-static int verify_fail(const char *file, bool json,
-                       const struct lg_bundle_result *r)
+/* The JSON of a verdict: {"valid": false, "reason", "description",
+ * "message"}, or the valid bundle's object. */
+static json_t *verify_json(const uint8_t id[32],
+                           const struct lg_bundle_result *r, bool valid)
 {
-    const char *name = lg_bundle_reason_name(r->reason);
-    if (json) {
-        json_t *j = json_pack("{s:b, s:s, s:s, s:s}", "valid", 0, "reason",
-                              name, "description",
-                              lg_bundle_reason_text(r->reason), "message",
-                              r->msg);
-        cli_json_print(j);
-        json_decref(j);
+    if (!valid)
+        return json_pack("{s:b, s:s, s:s, s:s}", "valid", 0, "reason",
+                         lg_bundle_reason_name(r->reason), "description",
+                         lg_bundle_reason_text(r->reason), "message", r->msg);
+    char when[32];
+    cli_format_ms(when, r->seal_ts);
+    json_t *j = json_object();
+    json_object_set_new(j, "valid", json_true());
+    json_object_set_new(j, "ledger", json_string(cli_hex32(id)));
+    json_object_set_new(j, "account", json_string(cli_hex32(r->account)));
+    json_object_set_new(j, "complete_as_of", json_string(when));
+    json_object_set_new(j, "seal",
+                        json_pack("{s:I, s:I, s:I, s:s, s:s}", "index",
+                                  (json_int_t)r->seal_index, "ts",
+                                  (json_int_t)r->seal_ts, "checkpoint_size",
+                                  (json_int_t)(r->seal_index + 1), "origin",
+                                  r->origin, "signed_by", r->note_signers));
+    json_object_set_new(j, "governance",
+                        json_integer((json_int_t)r->governance));
+    json_object_set_new(j, "summary", json_incref(r->summary));
+    if (r->disclosed != NULL)
+        json_object_set_new(j, "disclosed", json_incref(r->disclosed));
+    return j;
+}
+
+static void verify_print(const uint8_t id[32], const struct lg_bundle_result *r)
+{
+    char when[32];
+    cli_format_ms(when, r->seal_ts);
+    printf("valid bundle of account %s\nledger %s (%s)\n\n",
+           cli_hex32(r->account), cli_hex32(id), r->origin);
+    cli_account_print_view(r->summary);
+    if (r->disclosed != NULL) {
+        char *d = json_dumps(r->disclosed, JSON_COMPACT | JSON_SORT_KEYS);
+        printf("disclosed      %s (opens the pii commitment)\n", d ? d : "?");
+        free(d);
     }
-    fprintf(stderr, "credbank: %s: invalid: %s: %s (%s)\n", file, name,
-            r->msg, cb_errname(CB_EBUNDLE));
-    return CLI_FAIL;
+    printf("\ncomplete as of %s (seal at index %llu, checkpoint of %llu "
+           "entries signed by %s)\n",
+           when, (unsigned long long)r->seal_index,
+           (unsigned long long)(r->seal_index + 1), r->note_signers);
+}
+
+/*
+ * Verifies one file with vf. With --json, its object goes to *out (with
+ * "file" when there are several files); else the summary is printed. An
+ * invalid bundle is also named on stderr. CLI_OK valid, CLI_FAIL invalid or
+ * unreadable, or another status when verification could not run.
+ */
+static int verify_file(struct lg_bundle_verifier *vf, const char *file,
+                       const uint8_t id[32],
+                       const struct lg_bundle_verify_opts *vo, bool json,
+                       bool many, json_t **out)
+{
+    struct cb_err err = {0, ""};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    struct lg_bundle_result r;
+    memset(&r, 0, sizeof r);
+    int rv = cli_read_file(file, &buf, &len, LG_BUNDLE_MAX, &err);
+    if (rv == CB_ETOOBIG) {
+        r.reason = LG_BR_MALFORMED;
+        snprintf(r.msg, sizeof r.msg, "larger than %zu bytes (too_large)",
+                 LG_BUNDLE_MAX);
+        rv = CB_EBUNDLE;
+    } else if (rv != 0) {
+        if (many && !json)
+            printf("== %s\nunreadable: %s (%s)\n\n", file,
+                   err.msg[0] ? err.msg : cb_strerror(rv), cb_errname(rv));
+        return cli_fail_err(file, rv, &err);
+    } else {
+        rv = lg_bundle_verify_with(vf, buf, len, id, vo, &r);
+    }
+    free(buf);
+    if (rv != 0 && rv != CB_EBUNDLE) {
+        lg_bundle_result_release(&r);
+        return cli_fail(file, rv, "verification could not run: %s",
+                        cb_strerror(rv));
+    }
+    bool valid = rv == 0;
+    if (json) {
+        json_t *j = verify_json(id, &r, valid);
+        if (j != NULL && many)
+            json_object_set_new(j, "file", json_string(file));
+        *out = j;
+    } else if (many) {
+        printf("== %s\n", file);
+        if (valid)
+            verify_print(id, &r);
+        else
+            printf("invalid: %s: %s\n", lg_bundle_reason_name(r.reason),
+                   r.msg);
+        printf("\n");
+    } else if (valid) {
+        verify_print(id, &r);
+    }
+    if (!valid)
+        fprintf(stderr, "credbank: %s: invalid: %s: %s (%s)\n", file,
+                lg_bundle_reason_name(r.reason), r.msg,
+                cb_errname(CB_EBUNDLE));
+    lg_bundle_result_release(&r);
+    return valid ? CLI_OK : CLI_FAIL;
 }
 
 int cmd_verify(int argc, char **argv)
 {
-    const char *ledger = NULL, *not_before = NULL, *pos[1];
+    const char *ledger = NULL, *not_before = NULL;
     bool json = false;
     int npos = 0;
     const struct cli_opt opts[] = {
@@ -298,94 +390,71 @@ int cmd_verify(int argc, char **argv)
         {"--json", CLI_OPT_BOOL, &json},
         {NULL, 0, NULL},
     };
-    int rv = cli_args("verify", VERIFY_USAGE, argc, argv, opts, pos, 1, &npos,
-                      NULL);
-    if (rv != 0)
+    const char **pos = calloc(argc > 0 ? (size_t)argc : 1, sizeof *pos);
+    if (pos == NULL)
+        return cli_fail("verify", CB_ENOMEM, "out of memory");
+    int rv = cli_args("verify", VERIFY_USAGE, argc, argv, opts, pos, argc,
+                      &npos, NULL);
+    if (rv != 0) {
+        free(pos);
         return cli_exit(rv);
-    if (npos != 1 || ledger == NULL)
-        return cli_usage("verify", VERIFY_USAGE,
-                         "a bundle FILE and --ledger are required");
+    }
     struct cb_err err = {0, ""};
     uint8_t id[32];
-    if (cli_parse_hex(ledger, id, 32, &err) != 0)
-        return cli_usage("verify", VERIFY_USAGE,
-                         "--ledger: the ledger id, 64 hex digits");
     struct lg_bundle_verify_opts vo = {0};
+    if (npos < 1 || ledger == NULL)
+        rv = cli_usage("verify", VERIFY_USAGE,
+                       "a bundle FILE and --ledger are required");
+    else if (cli_parse_hex(ledger, id, 32, &err) != 0)
+        rv = cli_usage("verify", VERIFY_USAGE,
+                       "--ledger: the ledger id, 64 hex digits");
     /* 0 (1970 or before) leaves every seal valid, as no ts is below it */
-    if (not_before != NULL && !parse_time(not_before, &vo.not_before_ms))
-        return cli_usage("verify", VERIFY_USAGE,
-                         "--not-before: \"%s\" is neither an RFC 3339 "
-                         "date-time with an offset nor whole Unix seconds",
-                         not_before);
-
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    const char *file = pos[0];
-    rv = cli_read_file(file, &buf, &len, LG_BUNDLE_MAX, &err);
-    struct lg_bundle_result r;
-    memset(&r, 0, sizeof r);
-    if (rv == CB_ETOOBIG) {
-        r.reason = LG_BR_MALFORMED;
-        snprintf(r.msg, sizeof r.msg, "larger than %zu bytes (too_large)",
-                 LG_BUNDLE_MAX);
-        return verify_fail(file, json, &r);
-    }
-    if (rv != 0)
-        return cli_fail_err(file, rv, &err);
-    rv = lg_bundle_verify(buf, len, id, &vo, &r);
-    free(buf);
-    if (rv == CB_EBUNDLE) {
-        rv = verify_fail(file, json, &r);
-        lg_bundle_result_release(&r);
+    else if (not_before != NULL && !parse_time(not_before, &vo.not_before_ms))
+        rv = cli_usage("verify", VERIFY_USAGE,
+                       "--not-before: \"%s\" is neither an RFC 3339 "
+                       "date-time with an offset nor whole Unix seconds",
+                       not_before);
+    if (rv != 0) {
+        free(pos);
         return rv;
     }
-    if (rv != 0) {
-        lg_bundle_result_release(&r);
-        return cli_fail(file, rv, "verification could not run: %s",
-                        cb_strerror(rv));
-    }
 
-    char when[32];
-    cli_format_ms(when, r.seal_ts);
-    if (json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "valid", json_true());
-        json_object_set_new(j, "ledger", json_string(cli_hex32(id)));
-        json_object_set_new(j, "account", json_string(cli_hex32(r.account)));
-        json_object_set_new(j, "complete_as_of", json_string(when));
-        json_object_set_new(j, "seal", json_pack("{s:I, s:I, s:I, s:s, s:s}",
-                                                 "index",
-                                                 (json_int_t)r.seal_index,
-                                                 "ts", (json_int_t)r.seal_ts,
-                                                 "checkpoint_size",
-                                                 (json_int_t)(r.seal_index +
-                                                              1),
-                                                 "origin", r.origin,
-                                                 "signed_by",
-                                                 r.note_signers));
-        json_object_set_new(j, "governance", json_integer(
-                                                 (json_int_t)r.governance));
-        json_object_set_new(j, "summary", json_incref(r.summary));
-        if (r.disclosed != NULL)
-            json_object_set_new(j, "disclosed", json_incref(r.disclosed));
-        rv = cli_json_print(j);
-        json_decref(j);
-    } else {
-        printf("valid bundle of account %s\nledger %s (%s)\n\n",
-               cli_hex32(r.account), cli_hex32(id), r.origin);
-        cli_account_print_view(r.summary);
-        if (r.disclosed != NULL) {
-            char *d = json_dumps(r.disclosed, JSON_COMPACT | JSON_SORT_KEYS);
-            printf("disclosed      %s (opens the pii commitment)\n",
-                   d ? d : "?");
-            free(d);
-        }
-        printf("\ncomplete as of %s (seal at index %llu, checkpoint of "
-               "%llu entries signed by %s)\n",
-               when, (unsigned long long)r.seal_index,
-               (unsigned long long)(r.seal_index + 1), r.note_signers);
-        rv = CLI_OK;
+    /* One verifier for every file: its scratch ledger, decoders and memo
+     * serve bundle after bundle. */
+    struct lg_bundle_verifier *vf;
+    if ((rv = lg_bundle_verifier_new(&vf, &vo)) != 0) {
+        free(pos);
+        return cli_fail("verify", rv, "%s", cb_strerror(rv));
     }
-    lg_bundle_result_release(&r);
-    return rv;
+    bool many = npos > 1;
+    json_t *arr = many && json ? json_array() : NULL;
+    int status = CLI_OK, nvalid = 0;
+    for (int i = 0; i < npos; i++) {
+        json_t *j = NULL;
+        int one = verify_file(vf, pos[i], id, &vo, json, many, &j);
+        nvalid += one == CLI_OK;
+        if (one != CLI_OK && status == CLI_OK)
+            status = one;
+        if (j == NULL)
+            continue;
+        if (arr != NULL)
+            json_array_append_new(arr, j);
+        else {
+            int p = cli_json_print(j);
+            json_decref(j);
+            if (p != CLI_OK && status == CLI_OK)
+                status = p;
+        }
+    }
+    lg_bundle_verifier_free(vf);
+    if (arr != NULL) {
+        int p = cli_json_print(arr);
+        json_decref(arr);
+        if (p != CLI_OK && status == CLI_OK)
+            status = p;
+    } else if (many) {
+        printf("%d of %d bundles valid\n", nvalid, npos);
+    }
+    free(pos);
+    return status;
 }

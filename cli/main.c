@@ -46,7 +46,7 @@ static const struct cli_cmd commands[] = {
      "export ID --dir D -o FILE.cbx [--disclose JSON|@FILE] [--json]",
      "write a learner's bundle for the newest final checkpoint"},
     {"verify", cmd_verify,
-     "verify FILE.cbx --ledger HEX [--not-before TIME] [--json]",
+     "verify FILE.cbx... --ledger HEX [--not-before TIME] [--json]",
      "check a bundle offline; print the account summary"},
     {"audit", cmd_audit,
      "audit (--dir DATADIR | --node URL --key K) [--account ID] "

@@ -153,6 +153,32 @@ j = json.load(open("out.txt")); assert j["valid"] is False and j["reason"] == "e
 printf 'not a bundle' >junk.cbx
 refused "not msgpack at all" malformed junk.cbx
 
+# ---- several files: one verifier for all, each judged alone ----
+expect "verify four files, one tampered" 1 "t4.cbx: invalid: entry_order" \
+  "$CB" verify a.cbx a2.cbx t4.cbx b.cbx --ledger "$L"
+check "  each file is headed" test "$(grep -c '^== ' out.txt)" = 4
+check "  the tampered one named under its heading" \
+  sh -c 'grep -A1 -x "== t4.cbx" out.txt | grep -q "^invalid: entry_order: "' 
+check "  the count" grep -qx "3 of 4 bundles valid" out.txt
+check "  the disclosed data of the last" grep -q "Lee Seo-yeon" out.txt
+expect "verify three valid files" 0 "" "$CB" verify a.cbx a2.cbx b.cbx --ledger "$L"
+check "  the count" grep -qx "3 of 3 bundles valid" out.txt
+expect "--json of several files" 1 "" \
+  "$CB" verify a.cbx t4.cbx b.cbx nothing.cbx --ledger "$L" --json
+cp out.txt many.json
+for f in a.cbx b.cbx; do
+  "$CB" verify "$f" --ledger "$L" --json >"one-$f.json"
+done
+check "  an array, one object per readable file, each as verify of it alone" "$PY" -c '
+import json
+m = json.load(open("many.json"))
+assert [x["file"] for x in m] == ["a.cbx", "t4.cbx", "b.cbx"], m
+for x in m: del x["file"]
+assert m[0] == json.load(open("one-a.cbx.json"))
+assert m[1]["valid"] is False and m[1]["reason"] == "entry_order", m[1]
+assert m[2] == json.load(open("one-b.cbx.json"))'
+check "  the unreadable file named on stderr" grep -q "nothing.cbx: .*not_found" err.txt
+
 # ---- --not-before ----
 future=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
 refused "a stale seal" seal_stale a.cbx --not-before "$future"
