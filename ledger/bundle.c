@@ -879,9 +879,21 @@ struct lg_bundle_verifier {
     size_t ndec;               /* msgpack zones from bundle to bundle */
 };
 
-/* At least n decoders. */
+/* At least n decoders. A verifier that met one huge bundle does not keep
+ * its decoders (two msgpack zones each) for the small ones after it: past
+ * 1,024, more than four times what a bundle needs are let go. */
 static int dec_reserve(struct lg_bundle_verifier *vf, size_t n)
 {
+    if (vf->ndec > 1024 && vf->ndec / 4 > n) {
+        size_t keep = n > 1024 ? n : 1024;
+        for (size_t i = keep; i < vf->ndec; i++)
+            lg_signed_release(&vf->dec[i]);
+        struct lg_signed *d = realloc(vf->dec, keep * sizeof *d);
+        if (d != NULL)
+            vf->dec = d; /* else the larger block stays: still valid */
+        vf->ndec = keep;
+        return 0;
+    }
     if (vf->ndec >= n)
         return 0;
     struct lg_signed *d = realloc(vf->dec, n * sizeof *d);

@@ -667,3 +667,45 @@ Test(bundle, the_scratch_ledger_leaves_no_files)
     cr_assert_eq(remove(tmp), 0);
     free(b);
 }
+
+/* A reused verifier grows its decoders for a large bundle (more than 1,024
+ * items), lets most go for a small one, and grows again: every verdict and
+ * summary as a fresh lg_bundle_verify gives it (ASan checks the decoders
+ * let go are not touched again). */
+Test(bundle, a_reused_verifier_shrinks_after_a_large_bundle)
+{
+    struct cy_key k2;
+    fx_key(&k2, "small-learner");
+    uint8_t acct2[32];
+    fx_open_account(&f, &k2, false, acct2);
+    deposit_to(acct2, "S1");
+    for (int i = 0; i < 1030; i++) {
+        char course[16];
+        snprintf(course, sizeof course, "L%d", i);
+        deposit(course);
+    }
+    finalise();
+    size_t len1, len2;
+    uint8_t *big = export(&len1), *small = export_of(acct2, &len2);
+    struct lg_bundle_verifier *vf;
+    cr_assert_eq(lg_bundle_verifier_new(&vf, NULL), 0);
+    const uint8_t *in[] = {big, small, big, small};
+    size_t lens[] = {len1, len2, len1, len2};
+    for (size_t i = 0; i < 4; i++) {
+        struct lg_bundle_result once, again;
+        cr_assert_eq(lg_bundle_verify(in[i], lens[i], f.ledger, NULL, &once),
+                     0, "bundle %zu: %s", i, once.msg);
+        int rv = lg_bundle_verify_with(vf, in[i], lens[i], f.ledger, NULL,
+                                       &again);
+        cr_assert_eq(rv, 0, "bundle %zu: %s: %s", i,
+                     lg_bundle_reason_name(again.reason), again.msg);
+        cr_assert_eq(again.entries, in[i] == big ? 1031u : 2u);
+        cr_assert(json_equal(once.summary, again.summary),
+                  "bundle %zu: summaries differ", i);
+        lg_bundle_result_release(&once);
+        lg_bundle_result_release(&again);
+    }
+    lg_bundle_verifier_free(vf);
+    free(big);
+    free(small);
+}
