@@ -861,7 +861,7 @@ int lg_decode(struct lg_doc *d, const uint8_t *buf, size_t len,
 {
     memset(&d->root, 0, sizeof d->root);
     if (d->zone.chunk_list.head == NULL) {
-        if (!msgpack_zone_init(&d->zone, 4096)) {
+        if (!msgpack_zone_init(&d->zone, d->chunk ? d->chunk : 4096)) {
             memset(&d->zone, 0, sizeof d->zone);
             return cb_errf(err, CB_ENOMEM, "$: out of memory");
         }

@@ -76,6 +76,8 @@ int lg_keycmp(const char *a, size_t alen, const char *b, size_t blen);
 struct lg_doc {
     msgpack_zone zone;    /* holds the object tree */
     msgpack_object root;  /* valid after a successful lg_decode */
+    size_t chunk;         /* the zone's first chunk, kept across decodes
+                             (0: 4 KiB); may be set after lg_doc_init */
 };
 
 struct lg_limits {

@@ -122,7 +122,7 @@ struct lg_signed {
     size_t len;
     struct lg_entry e;
     size_t nsigs;
-    struct lg_sig sigs[LG_MAX_SIGS];
+    struct lg_sig *sigs;         /* nsigs of them, in outer's zone */
     struct lg_doc outer;         /* owns the array */
     struct lg_doc inner;         /* owns the entry map */
 };

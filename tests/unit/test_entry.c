@@ -272,3 +272,71 @@ Test(entry, type_table)
         cr_assert_eq(lg_type_parse(n, strlen(n)), t);
     }
 }
+
+/* A decoder's zones start small (512 B for the envelope, 1 KiB for the
+ * entry map): the most signatures an entry may carry, and a body larger than
+ * the first chunk, take further chunks; one decoder goes from such an entry
+ * to a small one and back, every signature read and verified each time. */
+Test(entry, decoders_grow_past_their_first_chunks_and_back)
+{
+    enum { N = LG_MAX_SIGS };
+    static struct cy_key k[N];
+    static uint8_t raw[N][64];
+    static struct lg_sig sigs[N];
+    uint8_t seed[32] = {0};
+    for (int i = 0; i < N; i++) {
+        seed[0] = (uint8_t)i;
+        seed[1] = 0x5a;
+        cr_assert_eq(cy_key_from_seed(&k[i], "k", seed), 0);
+    }
+    uint8_t ledger[32] = {9}, account[32] = {7};
+    struct lg_w body, e, big, small;
+    lg_w_init(&body);
+    lg_w_init(&e);
+    lg_w_init(&big);
+    lg_w_init(&small);
+    lg_w_map(&body, 60); /* 60 keys "f00".."f59": a map of 2.9 KiB */
+    for (int i = 0; i < 60; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "f%02d", i);
+        lg_w_cstr(&body, key);
+        lg_w_cstr(&body, "v");
+    }
+    struct lg_entry_spec spec = {.ledger = ledger,
+                                 .type = LG_T_ACCOUNT_CANCEL,
+                                 .author = k[0].pk,
+                                 .ts = 1,
+                                 .account = account,
+                                 .body = lg_w_data(&body),
+                                 .body_len = lg_w_len(&body)};
+    cr_assert_eq(lg_entry_encode(&e, &spec), 0);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(lg_entry_sign(raw[i], lg_w_data(&e), lg_w_len(&e), &k[i]),
+                     0);
+        sigs[i] = (struct lg_sig){k[i].pk, raw[i]};
+    }
+    cr_assert_eq(lg_signed_encode(&big, lg_w_data(&e), lg_w_len(&e), k[0].pk,
+                                  sigs, N), 0);
+    cr_assert_eq(lg_signed_encode(&small, lg_w_data(&e), lg_w_len(&e),
+                                  k[0].pk, sigs, 1), 0);
+    struct lg_signed s;
+    lg_signed_init(&s);
+    struct cb_err err = {0, ""};
+    struct lg_w *seq[] = {&big, &small, &big};
+    size_t want[] = {N, 1, N};
+    for (int r = 0; r < 3; r++) {
+        cr_assert_eq(lg_signed_decode(&s, lg_w_data(seq[r]), lg_w_len(seq[r]),
+                                      &err), 0, "%s", err.msg);
+        cr_assert_eq(s.nsigs, want[r]);
+        cr_assert_arr_eq(s.sigs[0].pk, k[0].pk, 32);
+        for (size_t i = 2; i < s.nsigs; i++)
+            cr_assert_lt(memcmp(s.sigs[i - 1].pk, s.sigs[i].pk, 32), 0);
+        cr_assert_eq(s.e.body->via.map.size, 60);
+        cr_assert_eq(lg_signed_verify(&s, &err), 0, "%s", err.msg);
+    }
+    lg_signed_release(&s);
+    lg_w_release(&body);
+    lg_w_release(&e);
+    lg_w_release(&big);
+    lg_w_release(&small);
+}
