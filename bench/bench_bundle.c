@@ -19,6 +19,7 @@
  * them.
  *
  * Usage: bench_bundle [seconds-per-row [ROWS]]
+ *   CB_BENCH_BUNDLE_DIR=DIR also writes the bundles there (keep_bundle)
  *   ROWS: only these rows, as digits 1-6 (1-3 one-shot for 10, 100, 1000
  *   entries, 4-6 reused), e.g. 36 for the two 1000-entry rows (profiling)
  */
@@ -280,6 +281,27 @@ static double raw_verify_cpu(unsigned long n)
     return clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 }
 
+/* With CB_BENCH_BUNDLE_DIR set, each bundle is also written there as
+ * bundle-N.cbx with its ledger id in bundle-N.ledger (64 hex), for
+ * measuring `credbank verify` itself (time, memory). */
+static void keep_bundle(unsigned entries, const uint8_t *b, size_t len,
+                        const uint8_t ledger[32])
+{
+    const char *dir = getenv("CB_BENCH_BUNDLE_DIR");
+    if (dir == NULL || *dir == '\0')
+        return;
+    char path[4200], hex[65];
+    snprintf(path, sizeof path, "%s/bundle-%u.cbx", dir, entries);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(b, 1, len, f) != len || fclose(f) != 0)
+        die(path, CB_EIO, "cannot write");
+    snprintf(path, sizeof path, "%s/bundle-%u.ledger", dir, entries);
+    cy_hex(hex, ledger, 32);
+    f = fopen(path, "w");
+    if (f == NULL || fprintf(f, "%s\n", hex) < 0 || fclose(f) != 0)
+        die(path, CB_EIO, "cannot write");
+}
+
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 1.5;
@@ -312,6 +334,7 @@ int main(int argc, char **argv)
         size_t len;
         uint8_t ledger[32];
         uint8_t *b = make_bundle(sizes[s], &len, ledger);
+        keep_bundle(sizes[s], b, len, ledger);
         struct lg_bundle_verify_opts o = {.threads = 1};
         struct lg_bundle_verifier *vf = NULL;
         if (reuse && lg_bundle_verifier_new(&vf, &o) != 0)
