@@ -65,40 +65,28 @@ int cy_init(void)
 
 /* ---------------- SHA-256 ---------------- */
 
-#ifndef OPENSSL_NO_DEPRECATED_3_0
-void cy_sha256(uint8_t out[CY_HASH_LEN], const void *data, size_t len)
-{
-    SHA256_CTX c;
-    SHA256_Init(&c);
-    SHA256_Update(&c, data, len);
-    SHA256_Final(out, &c);
-}
-
 void cy_sha256_2(uint8_t out[CY_HASH_LEN], const void *a, size_t alen,
                  const void *b, size_t blen)
 {
+#ifndef OPENSSL_NO_DEPRECATED_3_0
     SHA256_CTX c;
     SHA256_Init(&c);
     SHA256_Update(&c, a, alen);
     SHA256_Update(&c, b, blen);
     SHA256_Final(out, &c);
-}
 #else
-void cy_sha256(uint8_t out[CY_HASH_LEN], const void *data, size_t len)
-{
-    crypto_hash_sha256(out, data, len);
-}
-
-void cy_sha256_2(uint8_t out[CY_HASH_LEN], const void *a, size_t alen,
-                 const void *b, size_t blen)
-{
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, a, alen);
     crypto_hash_sha256_update(&st, b, blen);
     crypto_hash_sha256_final(&st, out);
-}
 #endif
+}
+
+void cy_sha256(uint8_t out[CY_HASH_LEN], const void *data, size_t len)
+{
+    cy_sha256_2(out, data, len, NULL, 0); /* an empty update adds nothing */
+}
 
 void cy_sha256_init(struct cy_sha256 *h)
 {
