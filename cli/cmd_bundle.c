@@ -1,17 +1,18 @@
 /*
  * credbank export ID --dir D -o FILE.cbx [--disclose JSON|@FILE] [--json]
- * credbank verify FILE.cbx --ledger HEX [--not-before TIME] [--json]
+ * credbank verify FILE.cbx... --ledger HEX [--not-before TIME] [--json]
  *
  * export writes a learner's bundle (DESIGN 3.5, spec/bundle.md) from a local
  * ledger directory for its newest final checkpoint. --disclose adds the
  * opening of the account's pii commitment: {"salt": "<64 hex>", "data":
  * {"name": "...", ...}}.
  *
- * verify checks a bundle offline with nothing but the ledger id: no socket
+ * verify checks bundles offline with nothing but the ledger id: no socket
  * is opened; the replay uses a temporary directory under $TMPDIR (else
- * /dev/shm, else /tmp), unlinked as soon as its ledger is open.
- * Exit 0 valid, 1 invalid (the failing check's stable name on stderr, or in
- * the JSON), 2 usage. --not-before takes an RFC 3339 date-time with an
+ * /dev/shm, else /tmp), unlinked as soon as its ledger is open. Several
+ * files share one verifier (its scratch ledger and decoders), each judged
+ * as alone. Exit 0 valid (all of them), 1 invalid (the failing check's
+ * stable name on stderr, or in the JSON), 2 usage. --not-before takes an RFC 3339 date-time with an
  * offset ("2025-01-31T09:00:00Z", "2025-01-31T18:00:00.5+09:00") or whole
  * Unix seconds; a seal whose ts is below it is refused (seal_stale).
  */
