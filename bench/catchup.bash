@@ -59,10 +59,10 @@ read -r size spe < <(grep -F 'ledger for the catch-up row' "$T/scale.out" |
   sed -E 's#.*\| ([0-9]+), ([0-9.]+) \|.*#\1 \2#')
 [ -n "$verify" ] && [ -n "$size" ] || { echo "catchup: bench_scale output not understood" >&2; cat "$T/scale.out" >&2; exit 1; }
 
-freeport() { /usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../tests/lib/ports.bash"
 names=(x bank university provider)
 declare -A RP AP
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); done
+ports_for 3 RP AP
 PEERS=()
 for i in 1 2 3; do PEERS+=(--peer "$i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]}"); done
 for i in 1 2; do

@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE=1
 # /metrics: on its own listener when credbankd has --metrics, else on the API
 declare -A MP
 MFLAG=0; "$D" --help 2>/dev/null | grep -q -- --metrics && MFLAG=1
-for i in 1 2 3; do MP[$i]=$(freeport); done
+for i in 1 2 3; do MP[$i]=${XP[$i]}; done # common.bash's spare ports
 metrics() {
     if [ $MFLAG = 1 ]; then curl -s -m 2 "http://127.0.0.1:${MP[$1]}/metrics"
     else curl -s -m 2 "$(api "$1")/metrics"; fi

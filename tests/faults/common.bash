@@ -87,7 +87,7 @@ known() { KNOWN=$((KNOWN+1)); echo "KNOWN: $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+. "$HERE/../lib/ports.bash" # freeports, ports_for
 
 ( cd "$T" && "$CB" demo --local --out demo >/dev/null 2>&1 ) || { echo "FAIL credbank demo"; exit 1; }
 G=$T/demo/entries/000-genesis.cbe
@@ -110,7 +110,9 @@ fi
 # peer_flag ID RAFT_HOST:PORT API_HOST:PORT: node ID's --peer flag in this mode
 peer_flag() { echo "--peer $1,$2,$SCHEME://$3${TLS_FLAGS:+,${names[$1]}}"; }
 declare -A RP AP DIR
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); DIR[$i]=$T/n$i; done
+# XP: a third port per node, for scenarios that need one (byzantine: --metrics)
+ports_for 3 RP AP XP
+for i in 1 2 3; do DIR[$i]=$T/n$i; done
 # PEERS: the flags that make a node one of this cluster (--tls in TLS mode)
 PEERS=$TLS_FLAGS
 for i in 1 2 3; do PEERS="$PEERS $(peer_flag $i 127.0.0.1:${RP[$i]} 127.0.0.1:${AP[$i]})"; done

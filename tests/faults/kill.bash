@@ -57,7 +57,10 @@ strike() {
     fault_restart_note="restart node $v after $(( $(now_ms) - ts )) ms"
     echo "     $fault_restart_note"
     # it catches up: reaches the size the leader had at its restart
-    lsize=$(status "$(leader "${others[@]}")" | sfield size); t0=$SECONDS; vsize=""
+    # (no ready leader: no size to reach, and the check below fails)
+    l2=$(leader "${others[@]}"); lsize=""
+    [ -n "$l2" ] && lsize=$(status "$l2" | sfield size)
+    t0=$SECONDS; vsize=""
     while [ $((SECONDS - t0)) -lt 90 ]; do
         vsize=$(status $v | sfield size)
         [ -n "$vsize" ] && [ -n "$lsize" ] && [ "$vsize" -ge "$lsize" ] && break

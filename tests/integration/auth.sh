@@ -27,7 +27,7 @@ trap 'exit 1' INT TERM
 ok()   { PASS=$((PASS+1)); echo "ok   $*"; }
 bad()  { FAIL=$((FAIL+1)); echo "FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+. "$SRC/tests/lib/ports.bash"
 jget() { python3 -c 'import sys,json
 try: d=json.load(sys.stdin)
 except Exception: sys.exit(0)
@@ -38,7 +38,7 @@ print("" if v is None else (str(v).lower() if isinstance(v,bool) else v))' "$1";
 K=$T/demo/keys
 G=$T/demo/entries/000-genesis.cbe
 names=(x bank university provider)
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); MP[$i]=$(freeport); done
+ports_for 3 RP AP MP
 PEERS=""
 for i in 1 2 3; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]}"; done
 start() {

@@ -23,13 +23,13 @@ ok()   { PASS=$((PASS+1)); echo "ok   $*"; }
 bad()  { FAIL=$((FAIL+1)); echo "FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+. "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/ports.bash"
 
 # ---- keys, genesis, entries (the CLI demo makes the consortium) ----
 ( cd "$T" && "$CB" demo --local --out demo >/dev/null 2>&1 ) || { echo "credbank demo failed"; exit 1; }
 G=$T/demo/entries/000-genesis.cbe
 names=(x bank university provider)
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); done
+ports_for 3 RP AP
 PEERS=""
 for i in 1 2 3; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]}"; done
 start() {

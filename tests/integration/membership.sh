@@ -42,7 +42,7 @@ mkacc() {
 NACC=40
 for k in $(seq 1 $NACC); do mkacc "$k"; done
 
-for i in 1 2 3 4; do RP[$i]=$(freeport); AP[$i]=$(freeport); MP[$i]=$(freeport); done
+ports_for 4 RP AP MP
 PEERS=""
 for i in 1 2 3 4; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]},${names[$i]}"; done
 start() { # start NODE [extra flags]

@@ -33,7 +33,7 @@ for k in $(seq 1 6); do
         --sign "acc/l$k.key" -o "acc/a$k.cbe" >/dev/null 2>&1
 done
 
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); MP[$i]=$(freeport); done
+ports_for 3 RP AP MP
 PEERS=""
 for i in 1 2 3; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]}"; done
 start() { # start NODE ELECTION_MS

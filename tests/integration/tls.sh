@@ -37,13 +37,13 @@ wait_for() { # wait_for SECONDS command...: until the command succeeds
     while [ $((SECONDS - t0)) -lt "$t" ]; do "$@" && return 0; sleep 0.1; done
     return 1
 }
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+. "${CB_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/ports.bash"
 
 ( cd "$T" && "$CB" demo --local --out demo >/dev/null 2>&1 ) || { echo "credbank demo failed"; exit 1; }
 G=$T/demo/entries/000-genesis.cbe
 K=$T/demo/keys
 names=(x bank university provider)
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); MP[$i]=$(freeport); done
+ports_for 3 RP AP MP
 PEERS=""
 for i in 1 2 3; do
     PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},https://127.0.0.1:${AP[$i]},${names[$i]}"

@@ -53,8 +53,8 @@ check "go build tests/interop/verify.go" go build -o "$T/verify" "$HERE/verify.g
 E=$T/demo/entries
 G=$E/000-genesis.cbe
 names=(x bank university provider)
-freeport() { $PY -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
-for i in 1 2 3; do RP[$i]=$(freeport); AP[$i]=$(freeport); done
+. "$HERE/../lib/ports.bash"
+ports_for 3 RP AP
 PEERS=""
 for i in 1 2 3; do PEERS="$PEERS --peer $i,127.0.0.1:${RP[$i]},http://127.0.0.1:${AP[$i]}"; done
 for i in 1 2 3; do

@@ -16,7 +16,7 @@ PASS=0; FAIL=0
 ok()   { PASS=$((PASS+1)); echo "ok   $*"; }
 bad()  { FAIL=$((FAIL+1)); echo "FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+. "$(dirname "${BASH_SOURCE[0]}")/ports.bash" # freeports, ports_for
 api() { echo "http://127.0.0.1:${AP[$1]}"; }
 status() { curl -s -m 1 "$(api "$1")/v1/status"; }
 has() { status "$1" | grep -q "$2"; }
