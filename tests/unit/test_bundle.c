@@ -2,6 +2,7 @@
 #include <credbank/bundle.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include "fixture.h"
 
@@ -651,8 +652,9 @@ Test(bundle, the_scratch_ledger_leaves_no_files)
     finalise();
     size_t len;
     uint8_t *b = export(&len);
-    char tmp[] = "/tmp/credbank-scratch-XXXXXX";
-    cr_assert_not_null(mkdtemp(tmp));
+    char tmp[300]; /* inside the fixture's directory, removed with it */
+    snprintf(tmp, sizeof tmp, "%s/scratch", f.dir);
+    cr_assert_eq(mkdir(tmp, 0700), 0, "%s", tmp);
     struct lg_bundle_verify_opts o = {.tmpdir = tmp};
     struct lg_bundle_verifier *vf;
     cr_assert_eq(lg_bundle_verifier_new(&vf, &o), 0);
